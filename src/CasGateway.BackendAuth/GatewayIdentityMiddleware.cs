@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace CasGateway.BackendAuth;
+
+/// <summary>What a mailbox backend requires of every request before it serves it.</summary>
+public sealed class GatewayTrustOptions
+{
+    public required GatewayIdentityCodec Codec { get; init; }
+
+    public string HeaderName { get; init; } = GatewayHeaders.Identity;
+
+    /// <summary>SHA-256 thumbprints of gateway client certificates to accept; empty = no client certificate required.</summary>
+    public IReadOnlyCollection<string> AllowedClientCertificateThumbprints { get; init; } = [];
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+}
+
+/// <summary>Refuses (403) any request that does not carry a valid gateway identity from an allowed gateway.</summary>
+public sealed class GatewayIdentityMiddleware(RequestDelegate next, GatewayTrustOptions options)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (options.AllowedClientCertificateThumbprints.Count > 0)
+        {
+            var certificate = await context.Connection.GetClientCertificateAsync(context.RequestAborted);
+            if (certificate is null || !IsAllowed(certificate))
+            {
+                await RefuseAsync(context, "gateway client certificate required");
+                return;
+            }
+        }
+        var verification = options.Codec.Verify(context.Request.Headers[options.HeaderName], options.Clock.GetUtcNow());
+        if (!verification.Succeeded)
+        {
+            await RefuseAsync(context, verification.Error!);
+            return;
+        }
+        context.Features.Set(verification.Identity!);
+        await next(context);
+    }
+
+    private bool IsAllowed(X509Certificate2 certificate)
+    {
+        var thumbprint = certificate.GetCertHashString(HashAlgorithmName.SHA256);
+        return options.AllowedClientCertificateThumbprints.Contains(thumbprint, StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static Task RefuseAsync(HttpContext context, string reason)
+    {
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        return context.Response.WriteAsync("403 refused: " + reason + "\n");
+    }
+}
+
+public static class GatewayIdentityExtensions
+{
+    public static IApplicationBuilder UseGatewayIdentity(this IApplicationBuilder app, GatewayTrustOptions options)
+        => app.UseMiddleware<GatewayIdentityMiddleware>(options);
+
+    /// <summary>The verified caller identity, once <see cref="GatewayIdentityMiddleware"/> has accepted the request.</summary>
+    public static GatewayIdentity? GetGatewayIdentity(this HttpContext context) => context.Features.Get<GatewayIdentity>();
+}

@@ -1,0 +1,129 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CasGateway.BackendAuth;
+using Microsoft.AspNetCore.Http;
+
+namespace CasGateway.DemoBackend;
+
+/// <summary>The one endpoint of a demo mailbox server.</summary>
+internal static class DemoMailboxEndpoint
+{
+    private const int ChunkSize = 64 * 1024;
+
+    public static async Task HandleAsync(HttpContext context, DemoMailboxServerOptions options)
+    {
+        var request = context.Request;
+        var mailbox = request.Headers[DemoMailboxServer.TargetMailboxHeader].ToString();
+        if (options.MountedElsewhere?.Invoke(mailbox) is { } mountedOn)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers[GatewayHeaders.DbMountedOnServer] = mountedOn;
+            await context.Response.WriteAsync("database not mounted on " + options.ServerName + "\n");
+            return;
+        }
+
+        if (request.Query.TryGetValue("download", out var sizeText) && long.TryParse(sizeText, out var size) && size >= 0)
+        {
+            await StreamDownloadAsync(context, size);
+            return;
+        }
+
+        // Hash the request body as it streams in: the backend never holds it whole either.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        long bodyBytes = 0;
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(0, ChunkSize), context.RequestAborted)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                bodyBytes += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        var identity = context.GetGatewayIdentity();
+        var answer = new DemoAnswer(
+            Server: options.ServerName,
+            Mailbox: mailbox,
+            Method: request.Method,
+            Path: request.Path.Value ?? "",
+            Query: request.QueryString.Value ?? "",
+            IdentityUser: identity?.User,
+            IdentityAuthenticationMethod: identity?.AuthenticationMethod,
+            IdentityClientIp: identity?.ClientIp,
+            ForwardedFor: request.Headers["X-Forwarded-For"].ToString(),
+            Authorization: request.Headers.Authorization.ToString(),
+            BodyBytes: bodyBytes,
+            BodySha256: Convert.ToHexString(hash.GetHashAndReset()));
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(answer, DemoAnswer.JsonOptions) + "\n");
+    }
+
+    private static async Task StreamDownloadAsync(HttpContext context, long size)
+    {
+        context.Response.ContentType = "application/octet-stream";
+        context.Response.ContentLength = size;
+        var chunk = DemoPayload.Chunk;
+        long sent = 0;
+        while (sent < size)
+        {
+            var count = (int)Math.Min(chunk.Length, size - sent);
+            await context.Response.Body.WriteAsync(chunk.AsMemory(0, count), context.RequestAborted);
+            sent += count;
+        }
+    }
+}
+
+/// <summary>What a demo mailbox server answers.</summary>
+public sealed record DemoAnswer(
+    string Server,
+    string Mailbox,
+    string Method,
+    string Path,
+    string Query,
+    string? IdentityUser,
+    string? IdentityAuthenticationMethod,
+    string? IdentityClientIp,
+    string ForwardedFor,
+    string Authorization,
+    long BodyBytes,
+    string BodySha256)
+{
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+}
+
+/// <summary>The deterministic bytes a download streams: the same 64 KB block repeated.</summary>
+public static class DemoPayload
+{
+    public static readonly byte[] Chunk = CreateChunk();
+
+    /// <summary>SHA-256 of a download of <paramref name="size"/> bytes, for tests.</summary>
+    public static string Sha256Of(long size)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long done = 0;
+        while (done < size)
+        {
+            var count = (int)Math.Min(Chunk.Length, size - done);
+            hash.AppendData(Chunk, 0, count);
+            done += count;
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    private static byte[] CreateChunk()
+    {
+        var chunk = new byte[64 * 1024];
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            chunk[i] = (byte)(i * 31 + 7);
+        }
+        return chunk;
+    }
+}

@@ -1,0 +1,22 @@
+using System.Security.Claims;
+
+namespace CasGateway.Authentication;
+
+/// <summary>Claims the gateway relies on after authentication, whatever the scheme.</summary>
+public static class GatewayClaims
+{
+    public const string PrimarySmtpAddress = "casgateway/primary_smtp";
+    public const string MailboxGuid = "casgateway/mailbox_guid";
+
+    /// <summary>The caller's mail address: the directory's primary address if known, else the token's user name.</summary>
+    public static string? AddressOf(ClaimsPrincipal user)
+        => user.FindFirstValue(PrimarySmtpAddress)
+            ?? user.FindFirstValue("preferred_username")
+            ?? user.FindFirstValue(ClaimTypes.Upn)
+            ?? user.FindFirstValue(ClaimTypes.Email)
+            ?? user.FindFirstValue("upn")
+            ?? user.FindFirstValue("email");
+
+    public static Guid MailboxGuidOf(ClaimsPrincipal user)
+        => Guid.TryParse(user.FindFirstValue(MailboxGuid), out var guid) ? guid : Guid.Empty;
+}

@@ -1,0 +1,73 @@
+using System.ComponentModel.DataAnnotations;
+using CasGateway.BackendAuth;
+
+namespace CasGateway.Forwarding;
+
+/// <summary><c>Gateway:Backend</c>: the pooled privileged channel to mailbox servers.</summary>
+public sealed class BackendOptions
+{
+    public const string Section = "Gateway:Backend";
+
+    /// <summary>Most connections to one mailbox server; requests beyond it wait for a free connection.</summary>
+    [Range(1, 10_000)]
+    public int MaxConnectionsPerServer { get; set; } = 64;
+
+    /// <summary>How long to wait for a TCP + TLS connection to a mailbox server.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>An idle pooled connection is closed after this long.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>A pooled connection is retired after this long, so DNS and certificate changes are picked up.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Longest silence on a forwarded request before it is cancelled. Long-lived requests (ActiveSync Ping with
+    /// heartbeats up to 59 minutes, MAPI NotificationWait, RPC_OUT_DATA) need a generous value.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "02:00:00")]
+    public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(60);
+
+    /// <summary>Speak HTTP/2 to backends (several multiplexed connections per server) instead of HTTP/1.1.</summary>
+    public bool UseHttp2 { get; set; }
+
+    /// <summary>The gateway's client certificate for mutual TLS to backends (PFX, or PEM with KeyPath).</summary>
+    public ClientCertificateOptions? ClientCertificate { get; set; }
+
+    /// <summary>SHA-256 thumbprints of backend server certificates to trust (pinning).</summary>
+    public List<string> TrustedServerCertificateThumbprints { get; set; } = [];
+
+    /// <summary>PEM file of CA certificates that issue backend server certificates.</summary>
+    public string? TrustedCaPath { get; set; }
+
+    [Required]
+    public IdentityHeaderOptions Identity { get; set; } = new();
+}
+
+public sealed class ClientCertificateOptions
+{
+    [Required]
+    public string Path { get; set; } = "";
+
+    public string? KeyPath { get; set; }
+
+    public string? Password { get; set; }
+}
+
+/// <summary><c>Gateway:Backend:Identity</c>: the signed header that tells a backend who the caller is.</summary>
+public sealed class IdentityHeaderOptions
+{
+    [Required]
+    [RegularExpression("^[A-Za-z0-9-]{1,64}$", ErrorMessage = "HeaderName must be a plain header name.")]
+    public string HeaderName { get; set; } = GatewayHeaders.Identity;
+
+    /// <summary>Base64 HMAC-SHA256 key shared with the backends, at least 32 bytes.</summary>
+    [Required(ErrorMessage = "Gateway:Backend:Identity:SigningKey is required: a base64 key of at least 32 bytes shared with the mailbox backends.")]
+    public string SigningKey { get; set; } = "";
+
+    [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(5);
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using System.Security.Authentication;
+using CasGateway.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Listeners;
+
+public static class ListenersStage
+{
+    /// <summary>HTTPS on the configured port, TLS 1.2/1.3 only, certificates chosen per handshake (SNI).</summary>
+    public static WebApplicationBuilder AddListeners(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<ListenerOptions>(ListenerOptions.Section)
+            .Validate(o => TryParseAddress(o.Address, out _), $"{ListenerOptions.Section}:Address must be Any, Loopback or an IP address.");
+        builder.Services.AddSingleton<ServerCertificateStore>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var options = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value;
+            var certificates = kestrel.ApplicationServices.GetRequiredService<ServerCertificateStore>();
+            kestrel.AddServerHeader = false;
+            // RPC over HTTP declares bodies up to 1 GB; bodies stream, so no size needs holding in memory.
+            kestrel.Limits.MaxRequestBodySize = null;
+            TryParseAddress(options.Address, out var address);
+            kestrel.Listen(address!, options.HttpsPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    ServerCertificateSelector = (_, host) => certificates.Select(host),
+                });
+            });
+        });
+        return builder;
+    }
+
+    private static bool TryParseAddress(string text, out IPAddress? address)
+    {
+        address = text.ToLowerInvariant() switch
+        {
+            "any" => IPAddress.IPv6Any,
+            "loopback" => IPAddress.Loopback,
+            _ => IPAddress.TryParse(text, out var parsed) ? parsed : null,
+        };
+        return address is not null;
+    }
+}

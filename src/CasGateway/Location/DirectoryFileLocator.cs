@@ -1,0 +1,22 @@
+using CasGateway.Anchoring;
+
+namespace CasGateway.Location;
+
+/// <summary>The embedded locator: answers from the directory file in memory.</summary>
+public sealed class DirectoryFileLocator : IMailboxLocator
+{
+    private readonly DirectoryFileSource _source;
+
+    public DirectoryFileLocator(DirectoryFileSource source)
+    {
+        _source = source;
+        _source.Changed += () => Changed?.Invoke();
+    }
+
+    public IReadOnlyList<MailboxServer> Servers => _source.Current.Servers;
+
+    public event Action? Changed;
+
+    public ValueTask<MailboxLocation?> LocateAsync(AnchorMailbox anchor, CancellationToken cancellationToken)
+        => ValueTask.FromResult(_source.Current.Locate(anchor));
+}

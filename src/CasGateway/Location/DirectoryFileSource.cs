@@ -1,0 +1,79 @@
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace CasGateway.Location;
+
+/// <summary>
+/// The embedded directory store: a JSON file loaded at start (a bad file stops the gateway) and reloaded when it
+/// changes (a bad edit keeps the last good directory and is logged).
+/// </summary>
+public sealed class DirectoryFileSource : IDisposable
+{
+    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(100);
+    private readonly string _path;
+    private readonly ILogger<DirectoryFileSource> _logger;
+    private readonly PhysicalFileProvider _files;
+    private readonly IDisposable _watch;
+    private readonly Lock _reloadLock = new();
+    private DirectorySnapshot _current;
+
+    public DirectoryFileSource(IOptions<LocatorOptions> options, IHostEnvironment environment, ILogger<DirectoryFileSource> logger)
+    {
+        _logger = logger;
+        _path = Path.GetFullPath(options.Value.File.Path, environment.ContentRootPath);
+        _current = Load(_path);
+        _files = new PhysicalFileProvider(Path.GetDirectoryName(_path)!) { UsePollingFileWatcher = options.Value.File.UsePolling, UseActivePolling = options.Value.File.UsePolling };
+        _watch = ChangeToken.OnChange(() => _files.Watch(Path.GetFileName(_path)), OnFileChanged);
+        _logger.LogInformation("Directory loaded from {DirectoryPath}: {Mailboxes} mailboxes, {Servers} servers", _path, _current.MailboxCount, _current.Servers.Count);
+    }
+
+    /// <summary>The last good directory.</summary>
+    public DirectorySnapshot Current => Volatile.Read(ref _current);
+
+    public string FilePath => _path;
+
+    /// <summary>Raised after a new directory version took effect.</summary>
+    public event Action? Changed;
+
+    public void Dispose()
+    {
+        _watch.Dispose();
+        _files.Dispose();
+    }
+
+    internal static DirectorySnapshot Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new DirectoryLoadException($"Directory file '{path}' cannot be read: {ex.Message}", ex);
+        }
+        return DirectoryParser.Parse(path, bytes);
+    }
+
+    private async void OnFileChanged()
+    {
+        // Editors write in several steps; let the file settle before reading it.
+        await Task.Delay(Debounce);
+        lock (_reloadLock)
+        {
+            try
+            {
+                var next = Load(_path);
+                Volatile.Write(ref _current, next);
+                _logger.LogInformation("Directory reloaded from {DirectoryPath}: {Mailboxes} mailboxes, {Servers} servers", _path, next.MailboxCount, next.Servers.Count);
+            }
+            catch (DirectoryLoadException ex)
+            {
+                _logger.LogError("Directory edit rejected, keeping the last good directory: {Problem}", ex.Message);
+                return;
+            }
+        }
+        Changed?.Invoke();
+    }
+}

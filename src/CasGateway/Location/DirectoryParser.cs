@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Text.Json;
+using CasGateway.Anchoring;
+
+namespace CasGateway.Location;
+
+/// <summary>The directory file could not be used; the message names the file, the position and the problem.</summary>
+public sealed class DirectoryLoadException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Parses and checks a directory file into a <see cref="DirectorySnapshot"/>.</summary>
+internal static class DirectoryParser
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public static DirectorySnapshot Parse(string path, ReadOnlySpan<byte> json)
+    {
+        DirectoryDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize<DirectoryDocument>(json, Options);
+        }
+        catch (JsonException ex)
+        {
+            var where = ex.LineNumber is { } line
+                ? string.Create(CultureInfo.InvariantCulture, $"line {line + 1}, column {ex.BytePositionInLine + 1}, at {ex.Path}")
+                : "at " + ex.Path;
+            throw new DirectoryLoadException($"Directory file '{path}' is not valid: {where}: {FirstSentence(ex.Message)}", ex);
+        }
+        if (document is null)
+        {
+            throw new DirectoryLoadException($"Directory file '{path}' is empty (expected a JSON object).");
+        }
+        var errors = new List<string>();
+        var snapshot = Build(document, errors);
+        if (errors.Count > 0)
+        {
+            throw new DirectoryLoadException(
+                $"Directory file '{path}' has {errors.Count} problem(s):" + string.Concat(errors.Select(e => Environment.NewLine + "  " + e)));
+        }
+        return snapshot;
+    }
+
+    private static DirectorySnapshot Build(DirectoryDocument document, List<string> errors)
+    {
+        var sites = new List<string>();
+        for (var i = 0; i < document.Sites.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(document.Sites[i].Name))
+            {
+                errors.Add($"$.sites[{i}].name: required");
+                continue;
+            }
+            sites.Add(document.Sites[i].Name!);
+        }
+
+        var servers = new Dictionary<string, MailboxServer>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < document.Servers.Count; i++)
+        {
+            var entry = document.Servers[i];
+            var at = $"$.servers[{i}]";
+            if (string.IsNullOrWhiteSpace(entry.Fqdn))
+            {
+                errors.Add($"{at}.fqdn: required");
+                continue;
+            }
+            if (servers.ContainsKey(entry.Fqdn))
+            {
+                errors.Add($"{at}.fqdn: '{entry.Fqdn}' is listed twice");
+                continue;
+            }
+            if (entry.Site is null || !sites.Contains(entry.Site, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"{at}.site: '{entry.Site}' is not one of the sites ({string.Join(", ", sites)})");
+            }
+            if (!Version.TryParse(entry.Version, out var version))
+            {
+                errors.Add($"{at}.version: '{entry.Version}' is not a version such as 15.2.1544.4");
+            }
+            if (!Uri.TryCreate(entry.BackendUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"{at}.backendUrl: '{entry.BackendUrl}' is not an absolute http(s) URL");
+            }
+            if (version is not null && url is not null)
+            {
+                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url);
+            }
+        }
+
+        var databases = new Dictionary<string, MailboxDatabase>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < document.Databases.Count; i++)
+        {
+            var entry = document.Databases[i];
+            var at = $"$.databases[{i}]";
+            if (string.IsNullOrWhiteSpace(entry.Name))
+            {
+                errors.Add($"{at}.name: required");
+                continue;
+            }
+            if (databases.ContainsKey(entry.Name))
+            {
+                errors.Add($"{at}.name: '{entry.Name}' is listed twice");
+                continue;
+            }
+            var copies = new List<MailboxServer>();
+            MailboxServer? active = null;
+            var activeCount = 0;
+            for (var c = 0; c < entry.Copies.Count; c++)
+            {
+                var copy = entry.Copies[c];
+                if (copy.Server is null || !servers.TryGetValue(copy.Server, out var server))
+                {
+                    errors.Add($"{at}.copies[{c}].server: '{copy.Server}' is not one of the servers");
+                    continue;
+                }
+                copies.Add(server);
+                if (copy.Active)
+                {
+                    active = server;
+                    activeCount++;
+                }
+            }
+            if (activeCount != 1)
+            {
+                errors.Add($"{at}.copies: exactly one copy must be active, found {activeCount}");
+                continue;
+            }
+            databases[entry.Name] = new MailboxDatabase(entry.Name, entry.Guid, active!, copies);
+        }
+
+        var mailboxes = new List<Mailbox>();
+        var hashes = new List<KeyValuePair<Guid, string>>();
+        var guids = new HashSet<Guid>();
+        var addresses = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < document.Mailboxes.Count; i++)
+        {
+            var entry = document.Mailboxes[i];
+            var at = $"$.mailboxes[{i}]";
+            var ok = true;
+            if (entry.Guid == Guid.Empty || !guids.Add(entry.Guid))
+            {
+                errors.Add($"{at}.guid: '{entry.Guid}' is empty or used twice");
+                ok = false;
+            }
+            foreach (var (address, key) in entry.Aliases.Select((a, n) => ((string?)a, $"aliases[{n}]")).Prepend((entry.PrimarySmtpAddress, "primarySmtpAddress")))
+            {
+                if (address is null || !AnchorMailbox.TryParse(address, out var parsed) || parsed.Value.Kind != AnchorKind.Smtp)
+                {
+                    errors.Add($"{at}.{key}: '{address}' is not an SMTP address");
+                    ok = false;
+                }
+                else if (!addresses.Add(address))
+                {
+                    errors.Add($"{at}.{key}: '{address}' belongs to another mailbox too");
+                    ok = false;
+                }
+            }
+            if (entry.Database is null || !databases.ContainsKey(entry.Database))
+            {
+                errors.Add($"{at}.database: '{entry.Database}' is not one of the databases");
+                ok = false;
+            }
+            if (entry.PasswordHash is not null && !Authentication.PasswordHash.IsWellFormed(entry.PasswordHash))
+            {
+                errors.Add($"{at}.passwordHash: not a hash made by 'CasGateway hash-password'");
+                ok = false;
+            }
+            if (!ok)
+            {
+                continue;
+            }
+            mailboxes.Add(new Mailbox(entry.Guid, entry.PrimarySmtpAddress!, entry.Aliases, entry.Database!, entry.DisplayName));
+            if (entry.PasswordHash is not null)
+            {
+                hashes.Add(KeyValuePair.Create(entry.Guid, entry.PasswordHash));
+            }
+        }
+        return new DirectorySnapshot(sites, [.. servers.Values], databases.Values, mailboxes, hashes);
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return end > 0 ? message[..end] : message;
+    }
+}

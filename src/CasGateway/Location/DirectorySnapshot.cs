@@ -1,0 +1,54 @@
+using System.Collections.Frozen;
+using CasGateway.Anchoring;
+
+namespace CasGateway.Location;
+
+/// <summary>An immutable, indexed view of one version of the directory.</summary>
+public sealed class DirectorySnapshot
+{
+    private readonly FrozenDictionary<Guid, Mailbox> _byGuid;
+    private readonly FrozenDictionary<string, Mailbox> _byAddress;
+    private readonly FrozenDictionary<string, MailboxDatabase> _databases;
+    private readonly FrozenDictionary<Guid, string> _passwordHashes;
+
+    internal DirectorySnapshot(
+        IReadOnlyList<string> sites,
+        IReadOnlyList<MailboxServer> servers,
+        IEnumerable<MailboxDatabase> databases,
+        IEnumerable<Mailbox> mailboxes,
+        IEnumerable<KeyValuePair<Guid, string>> passwordHashes)
+    {
+        Sites = sites;
+        Servers = servers;
+        _databases = databases.ToFrozenDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
+        var list = mailboxes.ToList();
+        _byGuid = list.ToFrozenDictionary(m => m.Guid);
+        _byAddress = list
+            .SelectMany(m => m.Aliases.Prepend(m.PrimarySmtpAddress).Select(a => KeyValuePair.Create(a, m)))
+            .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _passwordHashes = passwordHashes.ToFrozenDictionary();
+        MailboxCount = list.Count;
+    }
+
+    public IReadOnlyList<string> Sites { get; }
+
+    public IReadOnlyList<MailboxServer> Servers { get; }
+
+    public int MailboxCount { get; }
+
+    public Mailbox? FindMailbox(AnchorMailbox anchor) => anchor.Kind == AnchorKind.MailboxGuid
+        ? _byGuid.GetValueOrDefault(anchor.MailboxGuid)
+        : _byAddress.GetValueOrDefault(anchor.Address);
+
+    public Mailbox? FindByAddress(string address) => _byAddress.GetValueOrDefault(address);
+
+    public MailboxDatabase? FindDatabase(string name) => _databases.GetValueOrDefault(name);
+
+    public string? PasswordHashOf(Mailbox mailbox) => _passwordHashes.GetValueOrDefault(mailbox.Guid);
+
+    public MailboxLocation? Locate(AnchorMailbox anchor)
+    {
+        var mailbox = FindMailbox(anchor);
+        return mailbox is null || FindDatabase(mailbox.DatabaseName) is not { } database ? null : new MailboxLocation(mailbox, database);
+    }
+}
