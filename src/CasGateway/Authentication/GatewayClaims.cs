@@ -17,6 +17,11 @@ public static class GatewayClaims
             ?? user.FindFirstValue("upn")
             ?? user.FindFirstValue("email");
 
+    /// <summary>How the caller authenticated: <c>Basic</c> or <c>Bearer</c>.</summary>
+    public static string MethodOf(ClaimsPrincipal user)
+        => user.Identity?.AuthenticationType == BasicAuthenticationHandler.SchemeName ? BasicAuthenticationHandler.SchemeName
+            : user.Identity?.IsAuthenticated == true ? "Bearer" : "";
+
     public static Guid MailboxGuidOf(ClaimsPrincipal user)
         => Guid.TryParse(user.FindFirstValue(MailboxGuid), out var guid) ? guid : Guid.Empty;
 }

@@ -1,3 +1,4 @@
+using CasGateway.Authentication;
 using CasGateway.BackendAuth;
 using CasGateway.Configuration;
 using CasGateway.Routing;
@@ -53,7 +54,7 @@ public sealed partial class BackendRequestTransform(
             User: http.User.Identity?.Name ?? routing?.CallerAddress ?? "",
             PrimarySmtpAddress: routing?.CallerAddress ?? "",
             MailboxGuid: routing?.CallerMailboxGuid ?? Guid.Empty,
-            AuthenticationMethod: http.User.Identity?.AuthenticationType ?? "",
+            AuthenticationMethod: GatewayClaims.MethodOf(http.User),
             ClientIp: ClientAddress(http),
             GatewayNode: _node,
             IssuedAt: now,

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CasGateway.Authentication;
+
+namespace CasGateway.TestSupport;
+
+/// <summary>A directory file the test owns: servers, databases, mailboxes; saved atomically so the gateway reloads it.</summary>
+public sealed class TestDirectory(string path)
+{
+    // The lowest iteration count the gateway accepts: real PBKDF2, cheap enough for tests.
+    private const int TestIterations = 10_000;
+    private static readonly Dictionary<string, string> HashCache = [];
+
+    public string Path { get; } = path;
+
+    public List<(string Fqdn, string Site, string Version, Uri BackendUrl)> Servers { get; } = [];
+
+    public List<(string Name, Guid Guid, List<string> Copies, string Active)> Databases { get; } = [];
+
+    public List<TestMailbox> Mailboxes { get; } = [];
+
+    public static string PasswordOf(string address) => "pw-" + address.Split('@')[0];
+
+    public static string HashFor(string password)
+    {
+        lock (HashCache)
+        {
+            if (!HashCache.TryGetValue(password, out var hash))
+            {
+                hash = PasswordHash.Create(password, TestIterations);
+                HashCache[password] = hash;
+            }
+            return hash;
+        }
+    }
+
+    public TestMailbox AddMailbox(string address, string database, bool withPassword = true, params string[] aliases)
+    {
+        var mailbox = new TestMailbox(Guid.NewGuid(), address, [.. aliases], database, withPassword ? HashFor(PasswordOf(address)) : null);
+        Mailboxes.Add(mailbox);
+        return mailbox;
+    }
+
+    public TestMailbox Mailbox(string address) => Mailboxes.Single(m => m.Address == address);
+
+    /// <summary>Makes <paramref name="server"/> hold the active copy of <paramref name="database"/>.</summary>
+    public void Activate(string database, string server)
+    {
+        var index = Databases.FindIndex(d => d.Name == database);
+        Databases[index] = Databases[index] with { Active = server };
+    }
+
+    public void Save() => SaveText(ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>Writes raw text (e.g. a malformed file) the way an editor would: to a temp file, then renamed over.</summary>
+    public void SaveText(string text)
+    {
+        var temp = Path + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, Path, overwrite: true);
+    }
+
+    private JsonObject ToJson() => new()
+    {
+        ["sites"] = new JsonArray([.. Servers.Select(s => s.Site).Distinct().Select(s => (JsonNode)new JsonObject { ["name"] = s })]),
+        ["servers"] = new JsonArray([.. Servers.Select(s => (JsonNode)new JsonObject
+        {
+            ["fqdn"] = s.Fqdn,
+            ["site"] = s.Site,
+            ["version"] = s.Version,
+            ["backendUrl"] = s.BackendUrl.ToString(),
+        })]),
+        ["databases"] = new JsonArray([.. Databases.Select(d => (JsonNode)new JsonObject
+        {
+            ["name"] = d.Name,
+            ["guid"] = d.Guid,
+            ["copies"] = new JsonArray([.. d.Copies.Select(c => (JsonNode)new JsonObject { ["server"] = c, ["active"] = c == d.Active })]),
+        })]),
+        ["mailboxes"] = new JsonArray([.. Mailboxes.Select(m =>
+        {
+            var node = new JsonObject
+            {
+                ["guid"] = m.Guid,
+                ["primarySmtpAddress"] = m.Address,
+                ["aliases"] = new JsonArray([.. m.Aliases.Select(a => (JsonNode)a)]),
+                ["database"] = m.Database,
+            };
+            if (m.PasswordHash is not null)
+            {
+                node["passwordHash"] = m.PasswordHash;
+            }
+            return (JsonNode)node;
+        })]),
+    };
+}
+
+public sealed record TestMailbox(Guid Guid, string Address, List<string> Aliases, string Database, string? PasswordHash)
+{
+    public string Password => TestDirectory.PasswordOf(Address);
+}

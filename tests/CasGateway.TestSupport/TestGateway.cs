@@ -1,0 +1,87 @@
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CasGateway.TestSupport;
+
+/// <summary>The real gateway (real Kestrel, real TLS) started in-process on a free loopback port.</summary>
+public sealed class TestGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestGateway(WebApplication app, Uri baseAddress, X509Certificate2 serverCertificate)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        ServerCertificate = serverCertificate;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public X509Certificate2 ServerCertificate { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static Task<TestGateway> StartAsync(TestTopology topology, IDictionary<string, string?>? overrides = null)
+    {
+        var settings = topology.GatewaySettings();
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        return StartAsync(settings, topology.GatewayCertificate);
+    }
+
+    public static async Task<TestGateway> StartAsync(IDictionary<string, string?> settings, X509Certificate2 expectedCertificate)
+    {
+        var args = new List<string> { "--contentRoot", AppContext.BaseDirectory, "--environment", "Production" };
+        args.AddRange(settings.Where(kv => kv.Value is not null).Select(kv => $"--{kv.Key}={kv.Value}"));
+        var app = GatewayApp.Build(GatewayApp.CreateBuilder([.. args]));
+        await app.StartAsync();
+        var address = new Uri(app.Urls.First());
+        return new TestGateway(app, address, expectedCertificate);
+    }
+
+    /// <summary>An HTTP client that trusts exactly this gateway's certificate.</summary>
+    public HttpClient CreateClient(TimeSpan? timeout = null, int maxConnections = int.MaxValue, bool http2 = false)
+    {
+        var expected = ServerCertificate.GetCertHashString(HashAlgorithmName.SHA256);
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            MaxConnectionsPerServer = maxConnections,
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                    cert is not null && X509CertificateLoader.LoadCertificate(cert.GetRawCertData()).GetCertHashString(HashAlgorithmName.SHA256) == expected,
+            },
+        };
+        var client = new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        if (http2)
+        {
+            client.DefaultRequestVersion = System.Net.HttpVersion.Version20;
+            client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+        return client;
+    }
+
+    public static AuthenticationHeaderValue Basic(string user, string password)
+        => new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password)));
+
+    public static AuthenticationHeaderValue Basic(TestMailbox mailbox) => Basic(mailbox.Address, mailbox.Password);
+
+    public T GetRequiredService<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
+    }
+}

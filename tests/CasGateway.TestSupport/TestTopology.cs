@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CasGateway.BackendAuth;
+using CasGateway.DemoBackend;
+using CasGateway.Listeners;
+
+namespace CasGateway.TestSupport;
+
+/// <summary>
+/// A small mail deployment on 127.0.0.1 for one test: real TLS mailbox servers that demand the gateway's client
+/// certificate and signed identity, a directory file naming them, and the gateway settings that fit.
+/// Default contents: mbx1 holds DB01 (alice, carol), mbx2 holds DB02 (bob); each database has a copy on both.
+/// </summary>
+public sealed class TestTopology : IAsyncDisposable
+{
+    private readonly Dictionary<string, DemoMailboxServer> _backends = new(StringComparer.OrdinalIgnoreCase);
+
+    private TestTopology(string folder)
+    {
+        Folder = folder;
+        SigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        BackendCertificate = CertificateFiles.CreateSelfSigned("test-mailbox-server", ["localhost"]);
+        ClientCertificate = CertificateFiles.CreateSelfSigned("test-gateway-client", ["gateway"], clientAuth: true);
+        ClientCertificatePath = System.IO.Path.Combine(folder, "gateway-client.pfx");
+        File.WriteAllBytes(ClientCertificatePath, ClientCertificate.Export(X509ContentType.Pkcs12));
+        GatewayCertificate = CertificateFiles.CreateSelfSigned("localhost", ["localhost"]);
+        GatewayCertificatePath = System.IO.Path.Combine(folder, "gateway-server.pfx");
+        File.WriteAllBytes(GatewayCertificatePath, GatewayCertificate.Export(X509ContentType.Pkcs12));
+        Directory = new TestDirectory(System.IO.Path.Combine(folder, "directory.json"));
+    }
+
+    public string Folder { get; }
+
+    public string SigningKey { get; }
+
+    public X509Certificate2 BackendCertificate { get; }
+
+    public X509Certificate2 ClientCertificate { get; }
+
+    public string ClientCertificatePath { get; }
+
+    public X509Certificate2 GatewayCertificate { get; }
+
+    public string GatewayCertificatePath { get; }
+
+    public TestDirectory Directory { get; }
+
+    public GatewayTrustOptions Trust => new()
+    {
+        Codec = new GatewayIdentityCodec(Convert.FromBase64String(SigningKey), TimeSpan.FromMinutes(1)),
+        AllowedClientCertificateThumbprints = [ClientCertificate.GetCertHashString(HashAlgorithmName.SHA256)],
+    };
+
+    public DemoMailboxServer Backend(string fqdn) => _backends[fqdn];
+
+    public static async Task<TestTopology> StartAsync(int servers = 2, bool populate = true)
+    {
+        var folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "casgw-test-" + Guid.NewGuid().ToString("N")[..12]);
+        System.IO.Directory.CreateDirectory(folder);
+        var topology = new TestTopology(folder);
+        for (var i = 1; i <= servers; i++)
+        {
+            await topology.AddServerAsync($"mbx{i}.contoso.com", "Site1", "15.2.1544.4");
+        }
+        if (populate)
+        {
+            for (var i = 1; i <= servers; i++)
+            {
+                var name = $"DB0{i}";
+                topology.Directory.Databases.Add((name, Guid.NewGuid(), [.. topology.Directory.Servers.Select(s => s.Fqdn)], $"mbx{i}.contoso.com"));
+            }
+            topology.Directory.AddMailbox("alice@contoso.com", "DB01", true, "alice.smith@contoso.com");
+            topology.Directory.AddMailbox("carol@contoso.com", "DB01");
+            if (servers > 1)
+            {
+                topology.Directory.AddMailbox("bob@contoso.com", "DB02");
+            }
+            topology.Directory.Save();
+        }
+        return topology;
+    }
+
+    /// <summary>Starts a mailbox server and lists it in the directory (saved by the caller).</summary>
+    public async Task<DemoMailboxServer> AddServerAsync(string fqdn, string site, string version)
+    {
+        var server = await DemoMailboxServer.StartAsync(new DemoMailboxServerOptions
+        {
+            ServerName = fqdn,
+            Certificate = BackendCertificate,
+            Trust = Trust,
+        });
+        _backends[fqdn] = server;
+        Directory.Servers.Add((fqdn, site, version, server.BaseAddress));
+        return server;
+    }
+
+    /// <summary>Stops a mailbox server (it stays in the directory, as a dead server would).</summary>
+    public async Task StopServerAsync(string fqdn)
+    {
+        await _backends[fqdn].DisposeAsync();
+        _backends.Remove(fqdn);
+    }
+
+    /// <summary>Configuration for a gateway in front of this deployment (command-line form keys).</summary>
+    public Dictionary<string, string?> GatewaySettings() => new()
+    {
+        ["Gateway:NodeName"] = "cas-test.contoso.com",
+        ["Gateway:DataPath"] = System.IO.Path.Combine(Folder, "data"),
+        ["Gateway:Demo:Enabled"] = "false",
+        ["Gateway:Listeners:Address"] = "127.0.0.1",
+        ["Gateway:Listeners:HttpsPort"] = "0",
+        ["Gateway:Listeners:Certificates:0:Path"] = GatewayCertificatePath,
+        ["Gateway:Locator:File:Path"] = Directory.Path,
+        ["Gateway:Backend:Identity:SigningKey"] = SigningKey,
+        ["Gateway:Backend:ClientCertificate:Path"] = ClientCertificatePath,
+        ["Gateway:Backend:TrustedServerCertificateThumbprints:0"] = BackendCertificate.GetCertHashString(HashAlgorithmName.SHA256),
+        ["Gateway:Backend:ConnectTimeout"] = "00:00:02",
+        ["Serilog:MinimumLevel:Default"] = "Warning",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var backend in _backends.Values)
+        {
+            await backend.DisposeAsync();
+        }
+        _backends.Clear();
+        try
+        {
+            System.IO.Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by a stopping server; the temp folder is cleaned by the OS.
+        }
+    }
+}
