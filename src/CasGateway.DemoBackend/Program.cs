@@ -1,23 +1,34 @@
-using System.Text;
+using System.Globalization;
 using CasGateway.BackendAuth;
-using CasGateway.DemoBackend;
 
-// Standalone demo mailbox server (used by bench/): --name mbx1.contoso.com --port 9001 [--identity-key BASE64]
-var name = ArgValue("--name") ?? "mbx.contoso.com";
-var port = int.Parse(ArgValue("--port") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-var key = ArgValue("--identity-key");
-var trust = key is null
-    ? null
-    : new GatewayTrustOptions { Codec = new GatewayIdentityCodec(Convert.FromBase64String(key), TimeSpan.FromMinutes(1)) };
-await using var server = await DemoMailboxServer.StartAsync(new DemoMailboxServerOptions { ServerName = name, Port = port, Trust = trust });
-Console.Out.WriteLine(new StringBuilder().Append(name).Append(" listening on ").Append(server.BaseAddress).ToString());
-var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
-await stop.Task;
+namespace CasGateway.DemoBackend;
 
-string? ArgValue(string flag)
+/// <summary>Standalone demo mailbox server (used by bench/): <c>--name mbx1.contoso.com --port 9001 [--identity-key BASE64]</c>.</summary>
+internal static class DemoBackendProgram
 {
-    var index = Array.IndexOf(args, flag);
-    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    public static async Task Main(string[] args)
+    {
+        var name = ArgValue(args, "--name") ?? "mbx.contoso.com";
+        var port = int.Parse(ArgValue(args, "--port") ?? "0", CultureInfo.InvariantCulture);
+        var key = ArgValue(args, "--identity-key");
+        var trust = key is null
+            ? null
+            : new GatewayTrustOptions { Codec = new GatewayIdentityCodec(Convert.FromBase64String(key), TimeSpan.FromMinutes(1)) };
+        await using var server = await DemoMailboxServer.StartAsync(new DemoMailboxServerOptions { ServerName = name, Port = port, Trust = trust });
+        Console.Out.WriteLine($"{name} listening on {server.BaseAddress}");
+        var stop = new TaskCompletionSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.TrySetResult();
+        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+        await stop.Task;
+    }
+
+    private static string? ArgValue(string[] args, string flag)
+    {
+        var index = Array.IndexOf(args, flag);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
 }
