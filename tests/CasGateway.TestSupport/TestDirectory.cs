@@ -19,6 +19,9 @@ public sealed class TestDirectory(string path)
 
     public List<TestMailbox> Mailboxes { get; } = [];
 
+    /// <summary>Offline address books: GUID → primary address of the mailbox serving it.</summary>
+    public Dictionary<Guid, string> OfflineAddressBooks { get; } = [];
+
     public static string PasswordOf(string address) => "pw-" + address.Split('@')[0];
 
     public static string HashFor(string password)
@@ -46,8 +49,31 @@ public sealed class TestDirectory(string path)
     /// <summary>Makes <paramref name="server"/> hold the active copy of <paramref name="database"/>.</summary>
     public void Activate(string database, string server)
     {
-        var index = Databases.FindIndex(d => d.Name == database);
-        Databases[index] = Databases[index] with { Active = server };
+        lock (Mailboxes)
+        {
+            var index = Databases.FindIndex(d => d.Name == database);
+            Databases[index] = Databases[index] with { Active = server };
+        }
+    }
+
+    /// <summary>What an Exchange backend would say: <c>db~server~version</c> when the mailbox's database is active elsewhere.</summary>
+    public string? MountedElsewhere(string server, string mailboxAddress)
+    {
+        lock (Mailboxes)
+        {
+            var mailbox = Mailboxes.FirstOrDefault(m => string.Equals(m.Address, mailboxAddress, StringComparison.OrdinalIgnoreCase));
+            if (mailbox is null)
+            {
+                return null;
+            }
+            var database = Databases.Single(d => d.Name == mailbox.Database);
+            if (string.Equals(database.Active, server, StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+            var active = Servers.Single(s => s.Fqdn == database.Active);
+            return $"{database.Guid}~{active.Fqdn}~{active.Version}";
+        }
     }
 
     public void Save() => SaveText(ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -91,6 +117,7 @@ public sealed class TestDirectory(string path)
             }
             return (JsonNode)node;
         })]),
+        ["offlineAddressBooks"] = new JsonArray([.. OfflineAddressBooks.Select(o => (JsonNode)new JsonObject { ["guid"] = o.Key, ["mailbox"] = o.Value })]),
     };
 }
 

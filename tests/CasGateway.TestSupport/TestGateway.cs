@@ -26,21 +26,29 @@ public sealed class TestGateway : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static Task<TestGateway> StartAsync(TestTopology topology, IDictionary<string, string?>? overrides = null)
+    public static Task<TestGateway> StartAsync(
+        TestTopology topology,
+        IDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? services = null)
     {
         var settings = topology.GatewaySettings();
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
-        return StartAsync(settings, topology.GatewayCertificate);
+        return StartAsync(settings, topology.GatewayCertificate, services);
     }
 
-    public static async Task<TestGateway> StartAsync(IDictionary<string, string?> settings, X509Certificate2 expectedCertificate)
+    public static async Task<TestGateway> StartAsync(
+        IDictionary<string, string?> settings,
+        X509Certificate2 expectedCertificate,
+        Action<IServiceCollection>? services = null)
     {
         var args = new List<string> { "--contentRoot", AppContext.BaseDirectory, "--environment", "Production" };
         args.AddRange(settings.Where(kv => kv.Value is not null).Select(kv => $"--{kv.Key}={kv.Value}"));
-        var app = GatewayApp.Build(GatewayApp.CreateBuilder([.. args]));
+        var builder = GatewayApp.CreateBuilder([.. args]);
+        services?.Invoke(builder.Services);
+        var app = GatewayApp.Build(builder);
         await app.StartAsync();
         var address = new Uri(app.Urls.First());
         return new TestGateway(app, address, expectedCertificate);

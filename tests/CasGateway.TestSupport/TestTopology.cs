@@ -88,6 +88,7 @@ public sealed class TestTopology : IAsyncDisposable
             ServerName = fqdn,
             Certificate = BackendCertificate,
             Trust = Trust,
+            MountedElsewhere = mailbox => Directory.MountedElsewhere(fqdn, mailbox),
         });
         _backends[fqdn] = server;
         Directory.Servers.Add((fqdn, site, version, server.BaseAddress));

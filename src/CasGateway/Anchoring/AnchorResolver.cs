@@ -1,21 +1,30 @@
-using System.Collections.Frozen;
-
 namespace CasGateway.Anchoring;
 
 /// <summary>Finds the anchor mailbox of a request with its family's rule.</summary>
 public sealed class AnchorResolver
 {
-    private readonly FrozenDictionary<ProtocolFamily, IAnchorRule> _rules;
+    private readonly IAnchorRule[] _rules;
 
-    public AnchorResolver(IEnumerable<IAnchorRule> rules)
+    public AnchorResolver()
     {
-        var byFamily = rules.ToDictionary(r => r.Family);
-        foreach (var family in Enum.GetValues<ProtocolFamily>())
+        IAnchorRule[] rules =
+        [
+            new ExplicitLogonAnchorRule(ProtocolFamily.Owa),
+            new ExplicitLogonAnchorRule(ProtocolFamily.Ecp),
+            new HeaderAnchorRule(ProtocolFamily.Ews),
+            new HeaderAnchorRule(ProtocolFamily.ActiveSync),
+            new MapiAnchorRule(),
+            new RpcAnchorRule(),
+            new AutodiscoverAnchorRule(),
+            new OabAnchorRule(),
+            new PowerShellAnchorRule(),
+        ];
+        _rules = new IAnchorRule[Enum.GetValues<ProtocolFamily>().Length];
+        foreach (var rule in rules)
         {
-            byFamily.TryAdd(family, new HeaderAnchorRule(family));
+            _rules[(int)rule.Family] = rule;
         }
-        _rules = byFamily.ToFrozenDictionary();
     }
 
-    public AnchorOutcome Resolve(HttpRequest request, ProtocolFamily family) => _rules[family].Resolve(request);
+    public AnchorOutcome Resolve(HttpRequest request, ProtocolFamily family) => _rules[(int)family].Resolve(request);
 }

@@ -11,6 +11,9 @@ public sealed class GatewayOptions
     [Required]
     public string NodeName { get; set; } = Environment.MachineName;
 
+    /// <summary>The directory site this node serves (requests not tied to a mailbox go to servers of this site).</summary>
+    public string? Site { get; set; }
+
     /// <summary>Folder for generated files (self-signed certificates, keys), relative to the content root.</summary>
     [Required]
     public string DataPath { get; set; } = ".data";

@@ -1,8 +1,10 @@
 using CasGateway.Authentication;
 using CasGateway.BackendAuth;
 using CasGateway.Configuration;
+using CasGateway.Location;
 using CasGateway.Routing;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Transforms;
 
 namespace CasGateway.Forwarding;
@@ -14,6 +16,7 @@ namespace CasGateway.Forwarding;
 public sealed partial class BackendRequestTransform(
     IOptions<BackendOptions> backend,
     IOptions<GatewayOptions> gateway,
+    BackendCookie cookie,
     TimeProvider clock,
     ILogger<BackendRequestTransform> logger)
 {
@@ -44,10 +47,11 @@ public sealed partial class BackendRequestTransform(
             headers.Authorization = null;
         }
 
+        RemoveCookie(context, cookie.Name);
         var routing = http.Features.Get<RoutingDecision>();
-        if (routing?.Location is { } location)
+        if (routing?.Target?.MailboxAddress is { } mailbox)
         {
-            headers.TryAddWithoutValidation(InternalHeaders.TargetMailbox, location.Mailbox.PrimarySmtpAddress);
+            headers.TryAddWithoutValidation(InternalHeaders.TargetMailbox, mailbox);
         }
         var now = clock.GetUtcNow();
         var identity = new GatewayIdentity(
@@ -64,6 +68,22 @@ public sealed partial class BackendRequestTransform(
         headers.TryAddWithoutValidation(GatewayHeaders.SourceCafeServer, _node);
         headers.TryAddWithoutValidation(GatewayHeaders.ProxyUri, Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(http.Request));
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The backend cookie is the gateway's own: backends never see it.</summary>
+    private static void RemoveCookie(RequestTransformContext context, string name)
+    {
+        var cookies = context.HttpContext.Request.Cookies;
+        if (!cookies.ContainsKey(name))
+        {
+            return;
+        }
+        context.ProxyRequest.Headers.Remove(HeaderNames.Cookie);
+        var others = string.Join("; ", cookies.Where(c => c.Key != name).Select(c => c.Key + "=" + c.Value));
+        if (others.Length > 0)
+        {
+            context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Cookie, others);
+        }
     }
 
     private static string ClientAddress(HttpContext context)

@@ -19,6 +19,7 @@ public static class ForwardingStage
                 $"{BackendOptions.Section}:Identity:SigningKey must be a base64 key of at least 32 bytes.");
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<BackendRequestTransform>();
+        services.AddSingleton<BackendResponseTransform>();
         services.AddSingleton<MailboxRoutingStep>();
         services.AddSingleton<IProxyConfigProvider, MailboxServerConfigProvider>();
         services.AddSingleton<IForwarderHttpClientFactory, BackendChannelFactory>();

@@ -5,7 +5,7 @@ using Yarp.ReverseProxy.Transforms.Builder;
 namespace CasGateway.Forwarding;
 
 /// <summary>Applies the gateway's request shaping to every family route.</summary>
-public sealed class GatewayTransformProvider(BackendRequestTransform transform) : ITransformProvider
+public sealed class GatewayTransformProvider(BackendRequestTransform request, BackendResponseTransform response) : ITransformProvider
 {
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -18,6 +18,7 @@ public sealed class GatewayTransformProvider(BackendRequestTransform transform) 
     public void Apply(TransformBuilderContext context)
     {
         var forwardCredentials = RouteMetadata.ForwardsClientCredentials(context.Route);
-        context.AddRequestTransform(request => transform.ApplyAsync(request, forwardCredentials));
+        context.AddRequestTransform(transform => request.ApplyAsync(transform, forwardCredentials));
+        context.AddResponseTransform(response.ApplyAsync);
     }
 }

@@ -15,6 +15,10 @@ public sealed class ListenerOptions
     [Range(0, 65535)]
     public int HttpsPort { get; set; } = 8443;
 
+    /// <summary>Largest total size of a request's headers, in bytes.</summary>
+    [Range(32 * 1024, 1024 * 1024)]
+    public int MaxRequestHeadersTotalSize { get; set; } = 128 * 1024;
+
     /// <summary>
     /// Server certificates. An entry without host names is the default; entries with host names are chosen by SNI.
     /// When none is configured, a self-signed certificate for localhost is generated into the data folder.

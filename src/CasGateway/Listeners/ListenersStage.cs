@@ -22,6 +22,10 @@ public static class ListenersStage
             kestrel.AddServerHeader = false;
             // RPC over HTTP declares bodies up to 1 GB; bodies stream, so no size needs holding in memory.
             kestrel.Limits.MaxRequestBodySize = null;
+            // Kerberos and large bearer tokens make big headers (IIS in front of Exchange allows 64 KB per field):
+            // accept them, so an over-long routing hint is refused by the anchor stage with a 400 that says why.
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersTotalSize;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = options.MaxRequestHeadersTotalSize;
             TryParseAddress(options.Address, out var address);
             kestrel.Listen(address!, options.HttpsPort, listen =>
             {

@@ -15,6 +15,8 @@ internal sealed class DirectoryDocument
     public List<DatabaseEntry> Databases { get; set; } = [];
 
     public List<MailboxEntry> Mailboxes { get; set; } = [];
+
+    public List<OfflineAddressBookEntry> OfflineAddressBooks { get; set; } = [];
 }
 
 internal sealed class SiteEntry
@@ -62,4 +64,14 @@ internal sealed class MailboxEntry
     public string? DisplayName { get; set; }
 
     public string? PasswordHash { get; set; }
+}
+
+internal sealed class OfflineAddressBookEntry
+{
+    public Guid Guid { get; set; }
+
+    public string? Name { get; set; }
+
+    /// <summary>Primary address of the mailbox that generates and serves this address book.</summary>
+    public string? Mailbox { get; set; }
 }

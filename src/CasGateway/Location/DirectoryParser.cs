@@ -179,7 +179,25 @@ internal static class DirectoryParser
                 hashes.Add(KeyValuePair.Create(entry.Guid, entry.PasswordHash));
             }
         }
-        return new DirectorySnapshot(sites, [.. servers.Values], databases.Values, mailboxes, hashes);
+        var oabs = new List<KeyValuePair<Guid, string>>();
+        for (var i = 0; i < document.OfflineAddressBooks.Count; i++)
+        {
+            var entry = document.OfflineAddressBooks[i];
+            var at = $"$.offlineAddressBooks[{i}]";
+            if (entry.Guid == Guid.Empty || oabs.Any(o => o.Key == entry.Guid))
+            {
+                errors.Add($"{at}.guid: '{entry.Guid}' is empty or used twice");
+            }
+            else if (entry.Mailbox is null || !mailboxes.Any(m => string.Equals(m.PrimarySmtpAddress, entry.Mailbox, StringComparison.OrdinalIgnoreCase)))
+            {
+                errors.Add($"{at}.mailbox: '{entry.Mailbox}' is not the primary address of a mailbox");
+            }
+            else
+            {
+                oabs.Add(KeyValuePair.Create(entry.Guid, entry.Mailbox));
+            }
+        }
+        return new DirectorySnapshot(sites, [.. servers.Values], databases.Values, mailboxes, hashes, oabs);
     }
 
     private static string FirstSentence(string message)

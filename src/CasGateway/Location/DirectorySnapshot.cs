@@ -9,14 +9,17 @@ public sealed class DirectorySnapshot
     private readonly FrozenDictionary<Guid, Mailbox> _byGuid;
     private readonly FrozenDictionary<string, Mailbox> _byAddress;
     private readonly FrozenDictionary<string, MailboxDatabase> _databases;
+    private readonly FrozenDictionary<string, Mailbox>.AlternateLookup<ReadOnlySpan<char>> _byAddressSpan;
     private readonly FrozenDictionary<Guid, string> _passwordHashes;
+    private readonly FrozenDictionary<Guid, Mailbox> _oabMailboxes;
 
     internal DirectorySnapshot(
         IReadOnlyList<string> sites,
         IReadOnlyList<MailboxServer> servers,
         IEnumerable<MailboxDatabase> databases,
         IEnumerable<Mailbox> mailboxes,
-        IEnumerable<KeyValuePair<Guid, string>> passwordHashes)
+        IEnumerable<KeyValuePair<Guid, string>> passwordHashes,
+        IEnumerable<KeyValuePair<Guid, string>> offlineAddressBooks)
     {
         Sites = sites;
         Servers = servers;
@@ -26,7 +29,9 @@ public sealed class DirectorySnapshot
         _byAddress = list
             .SelectMany(m => m.Aliases.Prepend(m.PrimarySmtpAddress).Select(a => KeyValuePair.Create(a, m)))
             .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _byAddressSpan = _byAddress.GetAlternateLookup<ReadOnlySpan<char>>();
         _passwordHashes = passwordHashes.ToFrozenDictionary();
+        _oabMailboxes = offlineAddressBooks.ToFrozenDictionary(o => o.Key, o => _byAddress[o.Value]);
         MailboxCount = list.Count;
     }
 
@@ -36,9 +41,24 @@ public sealed class DirectorySnapshot
 
     public int MailboxCount { get; }
 
-    public Mailbox? FindMailbox(AnchorMailbox anchor) => anchor.Kind == AnchorKind.MailboxGuid
-        ? _byGuid.GetValueOrDefault(anchor.MailboxGuid)
-        : _byAddress.GetValueOrDefault(anchor.Address);
+    public Mailbox? FindMailbox(AnchorMailbox anchor) => anchor.Kind switch
+    {
+        AnchorKind.MailboxGuid => _byGuid.GetValueOrDefault(anchor.MailboxGuid),
+        AnchorKind.OfflineAddressBook => _oabMailboxes.GetValueOrDefault(anchor.MailboxGuid),
+        _ => _byAddressSpan.TryGetValue(anchor.Value.Span, out var mailbox) ? mailbox : null,
+    };
+
+    public MailboxServer? FindServer(string fqdn)
+    {
+        foreach (var server in Servers)
+        {
+            if (string.Equals(server.Fqdn, fqdn, StringComparison.OrdinalIgnoreCase))
+            {
+                return server;
+            }
+        }
+        return null;
+    }
 
     public Mailbox? FindByAddress(string address) => _byAddress.GetValueOrDefault(address);
 

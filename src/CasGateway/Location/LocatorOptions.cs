@@ -13,6 +13,25 @@ public sealed class LocatorOptions
 
     [Required]
     public DirectoryFileOptions File { get; set; } = new();
+
+    [Required]
+    public LocatorCacheOptions Cache { get; set; } = new();
+}
+
+/// <summary><c>Gateway:Locator:Cache</c>: the in-memory cache in front of the store.</summary>
+public sealed class LocatorCacheOptions
+{
+    /// <summary>Most cached anchors.</summary>
+    [Range(1, 10_000_000)]
+    public int SizeLimit { get; set; } = 200_000;
+
+    /// <summary>How long a found location is reused before the store is asked again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan TimeToLive { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long "no such mailbox" is remembered (short: new mailboxes should appear quickly).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan NegativeTimeToLive { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 public sealed class DirectoryFileOptions

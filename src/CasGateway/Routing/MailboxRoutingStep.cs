@@ -1,17 +1,27 @@
+using System.Diagnostics;
 using CasGateway.Anchoring;
 using CasGateway.Authentication;
+using CasGateway.Configuration;
 using CasGateway.Location;
+using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
 
 namespace CasGateway.Routing;
 
 /// <summary>
-/// The proxy-pipeline step between authentication and forwarding: anchor → locate → keep only the destination of
-/// the server holding the active copy. Everything that cannot be routed is answered here, before any backend.
+/// The proxy-pipeline step between authentication and forwarding: anchor → (backend cookie | cache → locator) →
+/// keep only the destination of the server holding the active copy. Everything that cannot be routed is answered
+/// here, before any backend is contacted.
 /// </summary>
-public sealed class MailboxRoutingStep(AnchorResolver anchors, IMailboxLocator locator)
+public sealed class MailboxRoutingStep(
+    AnchorResolver anchors,
+    MailboxLocationCache locations,
+    BackendCookie cookie,
+    IOptions<GatewayOptions> gateway)
 {
+    public const string PreferServerAffinityHeader = "X-PreferServerAffinity";
     private static readonly TimeSpan LocatorRetryAfter = TimeSpan.FromSeconds(5);
+    private readonly string? _site = gateway.Value.Site;
 
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
@@ -21,14 +31,18 @@ public sealed class MailboxRoutingStep(AnchorResolver anchors, IMailboxLocator l
             await GatewayResponses.WriteAsync(context, StatusCodes.Status404NotFound, "NoFamily", "Not a protocol family this gateway serves.");
             return;
         }
-        var routing = new RoutingDecision { Family = family };
-        context.Features.Set(routing);
-        routing.CallerAddress = GatewayClaims.AddressOf(context.User);
-        routing.CallerMailboxGuid = GatewayClaims.MailboxGuidOf(context.User);
+        var decision = new RoutingDecision
+        {
+            Family = family,
+            CallerAddress = GatewayClaims.AddressOf(context.User),
+            CallerMailboxGuid = GatewayClaims.MailboxGuidOf(context.User),
+            CookiePath = "/" + AnchorHints.Segment(context.Request.Path.Value ?? "", 0),
+        };
+        context.Features.Set(decision);
 
         var outcome = anchors.Resolve(context.Request, family);
-        routing.HintSource = outcome.HintSource;
-        AnchorMailbox anchor;
+        decision.HintSource = outcome.HintSource;
+        DestinationState? destination;
         switch (outcome.Status)
         {
             case AnchorStatus.BadRequest:
@@ -37,52 +51,141 @@ public sealed class MailboxRoutingStep(AnchorResolver anchors, IMailboxLocator l
             case AnchorStatus.NotFound:
                 await GatewayResponses.WriteAsync(context, StatusCodes.Status404NotFound, "NoAnchor", outcome.Problem!);
                 return;
-            case AnchorStatus.Hint:
-                anchor = outcome.Anchor!.Value;
-                break;
-            default:
-                if (routing.CallerAddress is null || !AnchorMailbox.TryParse(routing.CallerAddress, out var user))
+            case AnchorStatus.AnyServer:
+                proxy.AvailableDestinations = SiteDestinations(proxy.AvailableDestinations);
+                if (proxy.AvailableDestinations.Count == 0)
                 {
-                    await GatewayResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "NoUserAddress",
-                        "The authenticated user has no mail address to route by; send X-AnchorMailbox.");
+                    await GatewayResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "NoHealthyServer",
+                        "No healthy mailbox server in this site.", LocatorRetryAfter);
                     return;
                 }
-                anchor = user.Value;
+                await next();
+                return;
+            case AnchorStatus.Server:
+                if (locations.Store.Servers.FirstOrDefault(s => string.Equals(s.Fqdn, outcome.Server, StringComparison.OrdinalIgnoreCase)) is not { } server)
+                {
+                    await GatewayResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "UnknownServer", $"'{outcome.Server}' is not a known server.");
+                    return;
+                }
+                decision.Target = new RouteTarget(server, null, null, Guid.Empty);
+                destination = FindDestination(proxy.AllDestinations, server.Fqdn);
+                break;
+            default:
+                if (!await LocateMailboxAsync(context, decision, outcome))
+                {
+                    return;
+                }
+                destination = FindDestination(proxy.AllDestinations, decision.Target!.Server.Fqdn);
                 break;
         }
-        routing.Anchor = anchor;
+        if (destination is null)
+        {
+            await GatewayResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "ServerNotReady",
+                $"Mailbox server {decision.Target!.Server.Fqdn} is not available yet.", LocatorRetryAfter);
+            return;
+        }
+        proxy.AvailableDestinations = destination;
+        await next();
+    }
+
+    /// <summary>Anchor → cookie entry or locator; false when the response has been written.</summary>
+    private async Task<bool> LocateMailboxAsync(HttpContext context, RoutingDecision decision, AnchorOutcome outcome)
+    {
+        AnchorMailbox anchor;
+        if (outcome.Status == AnchorStatus.Hint)
+        {
+            anchor = outcome.Anchor!.Value;
+        }
+        else if (decision.CallerAddress is null || !AnchorMailbox.TryParse(decision.CallerAddress, out var user))
+        {
+            await GatewayResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "NoUserAddress",
+                "The authenticated user has no mail address to route by; send X-AnchorMailbox.");
+            return false;
+        }
+        else
+        {
+            anchor = user.Value;
+        }
+        decision.Anchor = anchor;
+        var affinity = decision.Family == ProtocolFamily.Ews
+            && context.Request.Headers[PreferServerAffinityHeader].ToString().Equals("true", StringComparison.OrdinalIgnoreCase);
+
+        if (context.Request.Cookies.ContainsKey(cookie.Name))
+        {
+            decision.CookieEntries = cookie.Read(context.Request);
+            if (cookie.Find(decision.CookieEntries, anchor) is { } entry && FindServer(entry.Server) is { } server)
+            {
+                decision.Target = new RouteTarget(server, entry.Database, entry.MailboxAddress, entry.MailboxGuid);
+                decision.FromCookie = true;
+                decision.HintSource += HintSources.ServerCookieSuffix;
+                decision.CookieUpdate = entry.Affinity ? cookie.Renew(entry) : null;
+                FillCaller(decision, outcome, entry.MailboxGuid);
+                return true;
+            }
+        }
 
         MailboxLocation? location;
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            location = await locator.LocateAsync(anchor, context.RequestAborted);
+            (location, decision.FromCache) = await locations.LocateAsync(anchor, context.RequestAborted);
         }
         catch (LocatorUnavailableException ex)
         {
             await GatewayResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "LocatorUnavailable",
                 "The mailbox directory cannot be reached: " + ex.Message, LocatorRetryAfter);
-            return;
+            return false;
+        }
+        finally
+        {
+            decision.LocatorLatency = Stopwatch.GetElapsedTime(started);
         }
         if (location is null)
         {
             await GatewayResponses.WriteAsync(context, StatusCodes.Status404NotFound, "MailboxNotFound", $"No mailbox matches '{anchor.Address}'.");
-            return;
+            return false;
         }
-        routing.Location = location;
-        if (routing.CallerMailboxGuid == Guid.Empty && outcome.Status == AnchorStatus.NoHint)
-        {
-            routing.CallerMailboxGuid = location.Mailbox.Guid;
-        }
+        decision.Target = new RouteTarget(location.Server, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid);
+        decision.CookieUpdate = cookie.Create(anchor, location, affinity);
+        FillCaller(decision, outcome, location.Mailbox.Guid);
+        return true;
+    }
 
-        var destination = FindDestination(proxy.AllDestinations, location.Server.Fqdn);
-        if (destination is null)
+    private static void FillCaller(RoutingDecision decision, AnchorOutcome outcome, Guid mailbox)
+    {
+        if (decision.CallerMailboxGuid == Guid.Empty && outcome.Status == AnchorStatus.NoHint)
         {
-            await GatewayResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "ServerNotReady",
-                $"Mailbox server {location.Server.Fqdn} is not available yet.", LocatorRetryAfter);
-            return;
+            decision.CallerMailboxGuid = mailbox;
         }
-        proxy.AvailableDestinations = destination;
-        await next();
+    }
+
+    private MailboxServer? FindServer(string fqdn)
+    {
+        foreach (var server in locations.Store.Servers)
+        {
+            if (string.Equals(server.Fqdn, fqdn, StringComparison.OrdinalIgnoreCase))
+            {
+                return server;
+            }
+        }
+        return null;
+    }
+
+    private IReadOnlyList<DestinationState> SiteDestinations(IReadOnlyList<DestinationState> healthy)
+    {
+        if (_site is null)
+        {
+            return healthy;
+        }
+        var inSite = new List<DestinationState>(healthy.Count);
+        foreach (var destination in healthy)
+        {
+            if (FindServer(destination.DestinationId) is { } server && string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase))
+            {
+                inSite.Add(destination);
+            }
+        }
+        return inSite;
     }
 
     private static DestinationState? FindDestination(IReadOnlyList<DestinationState> destinations, string fqdn)

@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CasGateway.Anchoring;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Location;
+
+/// <summary>One anchor's remembered route.</summary>
+public sealed record BackendCookieEntry(
+    string Anchor,
+    string Server,
+    string Database,
+    string MailboxAddress,
+    Guid MailboxGuid,
+    DateTimeOffset Expires,
+    bool Affinity);
+
+/// <summary>
+/// Reads and writes the backend cookie: up to N entries, one per anchor, protected by ASP.NET Core Data
+/// Protection so any node sharing the key ring can read it and nobody can forge or alter it. A cookie that fails
+/// to unprotect or parse is treated as absent: the cookie only ever chooses where to try first.
+/// </summary>
+public sealed class BackendCookie(IDataProtectionProvider protection, IOptions<BackendCookieOptions> options, TimeProvider clock)
+{
+    private readonly IDataProtector _protector = protection.CreateProtector("CasGateway.BackendCookie.v1");
+    private readonly BackendCookieOptions _options = options.Value;
+
+    public string Name => _options.Name;
+
+    /// <summary>The entries of the request's cookie, or empty when absent, tampered or foreign.</summary>
+    public IReadOnlyList<BackendCookieEntry> Read(HttpRequest request)
+    {
+        var value = request.Cookies[_options.Name];
+        if (string.IsNullOrEmpty(value))
+        {
+            return [];
+        }
+        try
+        {
+            var json = _protector.Unprotect(Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlDecode(value));
+            return JsonSerializer.Deserialize(json, CookieJsonContext.Default.ListBackendCookieEntry) ?? [];
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException or JsonException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>The live entry for <paramref name="anchor"/>, if any.</summary>
+    public BackendCookieEntry? Find(IReadOnlyList<BackendCookieEntry> entries, AnchorMailbox anchor)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var entry in entries)
+        {
+            if (anchor.SameAs(entry.Anchor) && entry.Expires > now)
+            {
+                return entry;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A new entry for a freshly located anchor.</summary>
+    public BackendCookieEntry Create(AnchorMailbox anchor, MailboxLocation location, bool affinity)
+        => new(anchor.Address, location.Server.Fqdn, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid,
+            clock.GetUtcNow() + (affinity ? _options.AffinityEntryLifetime : _options.ServerEntryLifetime), affinity);
+
+    /// <summary>The entry with its sliding lifetime renewed (affinity entries).</summary>
+    public BackendCookieEntry Renew(BackendCookieEntry entry) => entry with { Expires = clock.GetUtcNow() + _options.AffinityEntryLifetime };
+
+    /// <summary>Sets the cookie: <paramref name="upsert"/> first, then the other live entries, at most N; <paramref name="remove"/> dropped.</summary>
+    public void Write(HttpResponse response, string path, IReadOnlyList<BackendCookieEntry> existing, BackendCookieEntry? upsert, string? remove)
+    {
+        var now = clock.GetUtcNow();
+        var entries = new List<BackendCookieEntry>(_options.MaxEntries);
+        if (upsert is not null)
+        {
+            entries.Add(upsert);
+        }
+        foreach (var entry in existing)
+        {
+            if (entries.Count >= _options.MaxEntries)
+            {
+                break;
+            }
+            var replaced = (upsert is not null && string.Equals(entry.Anchor, upsert.Anchor, StringComparison.OrdinalIgnoreCase))
+                || (remove is not null && string.Equals(entry.Anchor, remove, StringComparison.OrdinalIgnoreCase));
+            if (!replaced && entry.Expires > now)
+            {
+                entries.Add(entry);
+            }
+        }
+        var cookie = new CookieOptions { Path = path, Secure = true, HttpOnly = true, SameSite = SameSiteMode.Lax };
+        if (entries.Count == 0)
+        {
+            response.Cookies.Delete(_options.Name, cookie);
+            return;
+        }
+        var json = JsonSerializer.SerializeToUtf8Bytes(entries, CookieJsonContext.Default.ListBackendCookieEntry);
+        response.Cookies.Append(_options.Name, Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(_protector.Protect(json)), cookie);
+    }
+}
+
+[JsonSerializable(typeof(List<BackendCookieEntry>))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class CookieJsonContext : JsonSerializerContext;
