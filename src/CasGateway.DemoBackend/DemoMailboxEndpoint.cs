@@ -59,6 +59,7 @@ internal static class DemoMailboxEndpoint
             IdentityClientIp: identity?.ClientIp,
             ForwardedFor: request.Headers["X-Forwarded-For"].ToString(),
             Authorization: request.Headers.Authorization.ToString(),
+            Cookie: request.Headers.Cookie.ToString(),
             BodyBytes: bodyBytes,
             BodySha256: Convert.ToHexString(hash.GetHashAndReset()));
         context.Response.ContentType = "application/json";
@@ -92,6 +93,7 @@ public sealed record DemoAnswer(
     string? IdentityClientIp,
     string ForwardedFor,
     string Authorization,
+    string Cookie,
     long BodyBytes,
     string BodySha256)
 {
