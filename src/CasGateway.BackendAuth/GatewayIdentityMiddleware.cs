@@ -16,6 +16,9 @@ public sealed class GatewayTrustOptions
     public IReadOnlyCollection<string> AllowedClientCertificateThumbprints { get; init; } = [];
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Paths served without a caller identity (the gateway's health probes); the client certificate is still required.</summary>
+    public IReadOnlyCollection<string> ProbePaths { get; init; } = ["/healthcheck.htm"];
 }
 
 /// <summary>Refuses (403) any request that does not carry a valid gateway identity from an allowed gateway.</summary>
@@ -31,6 +34,11 @@ public sealed class GatewayIdentityMiddleware(RequestDelegate next, GatewayTrust
                 await RefuseAsync(context, "gateway client certificate required");
                 return;
             }
+        }
+        if (options.ProbePaths.Contains(context.Request.Path.Value ?? "", StringComparer.OrdinalIgnoreCase))
+        {
+            await next(context);
+            return;
         }
         var verification = options.Codec.Verify(context.Request.Headers[options.HeaderName], options.Clock.GetUtcNow());
         if (!verification.Succeeded)

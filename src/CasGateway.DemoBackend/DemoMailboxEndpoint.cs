@@ -14,6 +14,11 @@ internal static class DemoMailboxEndpoint
     public static async Task HandleAsync(HttpContext context, DemoMailboxServerOptions options)
     {
         var request = context.Request;
+        if (request.Path.Equals("/healthcheck.htm", StringComparison.OrdinalIgnoreCase))
+        {
+            await context.Response.WriteAsync("200 OK<br/>" + options.ServerName);
+            return;
+        }
         var mailbox = request.Headers[DemoMailboxServer.TargetMailboxHeader].ToString();
         if (options.MountedElsewhere?.Invoke(mailbox) is { } mountedOn)
         {

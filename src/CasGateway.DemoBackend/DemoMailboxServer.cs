@@ -67,8 +67,11 @@ public sealed class DemoMailboxServer : IAsyncDisposable
     /// <summary>Connections accepted since start.</summary>
     public int AcceptedConnections => _connections.Accepted;
 
-    /// <summary>Requests served since start.</summary>
+    /// <summary>Requests served since start, health probes excepted.</summary>
     public int Requests => _connections.Requests;
+
+    /// <summary>Health probes answered since start.</summary>
+    public int HealthProbes => _connections.Probes;
 
     public static async Task<DemoMailboxServer> StartAsync(DemoMailboxServerOptions options, CancellationToken cancellationToken = default)
     {
@@ -111,7 +114,14 @@ public sealed class DemoMailboxServer : IAsyncDisposable
         var app = builder.Build();
         app.Use((context, next) =>
         {
-            counter.Request();
+            if (context.Request.Path.Equals("/healthcheck.htm", StringComparison.OrdinalIgnoreCase))
+            {
+                counter.Probe();
+            }
+            else
+            {
+                counter.Request();
+            }
             return next(context);
         });
         if (options.Trust is not null)
@@ -137,6 +147,7 @@ public sealed class DemoMailboxServer : IAsyncDisposable
         private int _peak;
         private int _accepted;
         private int _requests;
+        private int _probes;
 
         public int Open => Volatile.Read(ref _open);
 
@@ -145,6 +156,8 @@ public sealed class DemoMailboxServer : IAsyncDisposable
         public int Accepted => Volatile.Read(ref _accepted);
 
         public int Requests => Volatile.Read(ref _requests);
+
+        public int Probes => Volatile.Read(ref _probes);
 
         public void Opened()
         {
@@ -159,5 +172,7 @@ public sealed class DemoMailboxServer : IAsyncDisposable
         public void Closed() => Interlocked.Decrement(ref _open);
 
         public void Request() => Interlocked.Increment(ref _requests);
+
+        public void Probe() => Interlocked.Increment(ref _probes);
     }
 }

@@ -17,10 +17,13 @@ public sealed class BackendChannelFactory : ForwarderHttpClientFactory
     private readonly X509Certificate2? _clientCertificate;
     private readonly X509Certificate2Collection _trustedCas = [];
 
-    public BackendChannelFactory(IOptions<BackendOptions> options, IHostEnvironment environment, ILogger<ForwarderHttpClientFactory> logger)
+    private readonly TimeProvider _clock;
+
+    public BackendChannelFactory(IOptions<BackendOptions> options, IHostEnvironment environment, TimeProvider clock, ILogger<ForwarderHttpClientFactory> logger)
         : base(logger)
     {
         _options = options.Value;
+        _clock = clock;
         if (_options.ClientCertificate is { } client)
         {
             _clientCertificate = CertificateFiles.Load(
@@ -49,6 +52,9 @@ public sealed class BackendChannelFactory : ForwarderHttpClientFactory
         }
         handler.SslOptions.RemoteCertificateValidationCallback = ValidateBackendCertificate;
     }
+
+    protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler)
+        => new BackendCircuitHandler(_options.Health, _clock) { InnerHandler = base.WrapHandler(context, handler) };
 
     private bool ValidateBackendCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {

@@ -45,6 +45,70 @@ public sealed class BackendOptions
 
     [Required]
     public IdentityHeaderOptions Identity { get; set; } = new();
+
+    [Required]
+    public BackendRetryOptions Retry { get; set; } = new();
+
+    [Required]
+    public BackendHealthOptions Health { get; set; } = new();
+}
+
+/// <summary><c>Gateway:Backend:Retry</c>: retrying on the new active copy or after a failed connect.</summary>
+public sealed class BackendRetryOptions
+{
+    /// <summary>Retries after the first attempt (Exchange: 2).</summary>
+    [Range(0, 5)]
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>
+    /// Request bodies up to this size are buffered before forwarding so the request can be retried; larger or
+    /// chunked bodies stream and are never retried.
+    /// </summary>
+    [Range(0, 16 * 1024 * 1024)]
+    public int MaxBufferedBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Pause before retrying after a connect failure (lets a directory switchover land).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ConnectFailureDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+}
+
+/// <summary><c>Gateway:Backend:Health</c>: passive and active health of mailbox servers, and the per-server breaker.</summary>
+public sealed class BackendHealthOptions
+{
+    /// <summary>Probe each server's health URL in the background.</summary>
+    public bool ActiveEnabled { get; set; } = true;
+
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ActiveInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ActiveTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Path probed on each server (answered without a caller identity).</summary>
+    [Required]
+    [RegularExpression("^/.*", ErrorMessage = "ActivePath must start with '/'.")]
+    public string ActivePath { get; set; } = "/healthcheck.htm";
+
+    /// <summary>Mark a server unhealthy from live traffic (transport failure rate).</summary>
+    public bool PassiveEnabled { get; set; } = true;
+
+    /// <summary>How long a server marked unhealthy by live traffic is skipped before it is tried again.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ReactivationPeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Share of failed connects per server in the sampling window that opens its circuit breaker.</summary>
+    [Range(0.01, 1.0)]
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    [Range(2, 10_000)]
+    public int BreakerMinimumThroughput { get; set; } = 4;
+
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>While a server's breaker is open, requests to it fail in microseconds instead of a connect timeout.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(3);
 }
 
 public sealed class ClientCertificateOptions

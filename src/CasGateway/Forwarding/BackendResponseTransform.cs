@@ -36,7 +36,15 @@ public sealed partial class BackendResponseTransform(
             http.Response.Headers.Remove(GatewayHeaders.DbMountedOnServer);
             http.Response.Headers.Remove(GatewayHeaders.BackendRoutingError);
             http.Response.Headers.Remove(GatewayHeaders.BackendException);
-            LogStale(logger, anchor.Address, target.Server.Fqdn, mounted?.FirstOrDefault() ?? "routing error", http.TraceIdentifier);
+            var verdict = mounted?.FirstOrDefault();
+            LogStale(logger, anchor.Address, target.Server.Fqdn, verdict ?? "routing error", http.TraceIdentifier);
+            if (decision.RetriesLeft > 0)
+            {
+                // Nothing of this answer reaches the client: the routing step retries on the server named.
+                context.SuppressResponseBody = true;
+                decision.RetryRequested = true;
+                decision.RetryOnServer = ServerOf(verdict);
+            }
             return ValueTask.CompletedTask;
         }
         if (decision.CookieUpdate is { } update && response.IsSuccessStatusCode)
@@ -44,6 +52,13 @@ public sealed partial class BackendResponseTransform(
             cookie.Write(http.Response, decision.CookiePath, decision.CookieEntries, update, remove: null);
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The server in <c>&lt;db guid&gt;~&lt;server fqdn&gt;~&lt;version&gt;</c>, if well formed.</summary>
+    private static string? ServerOf(string? verdict)
+    {
+        var parts = verdict?.Split('~');
+        return parts is { Length: 3 } && Uri.CheckHostName(parts[1]) == UriHostNameType.Dns ? parts[1] : null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Server} no longer serves {Anchor} ({Verdict}); cache and cookie entry dropped (request {RequestId})")]

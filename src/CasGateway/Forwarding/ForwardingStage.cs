@@ -38,6 +38,7 @@ public static class ForwardingStage
             var step = pipeline.ApplicationServices.GetRequiredService<MailboxRoutingStep>();
             pipeline.Use(step.InvokeAsync);
             pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
         });
         return app;
     }

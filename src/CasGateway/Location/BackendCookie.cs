@@ -64,7 +64,10 @@ public sealed class BackendCookie(IDataProtectionProvider protection, IOptions<B
 
     /// <summary>A new entry for a freshly located anchor.</summary>
     public BackendCookieEntry Create(AnchorMailbox anchor, MailboxLocation location, bool affinity)
-        => new(anchor.Address, location.Server.Fqdn, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid,
+        => Create(anchor, location.Server.Fqdn, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid, affinity);
+
+    public BackendCookieEntry Create(AnchorMailbox anchor, string server, string database, string mailboxAddress, Guid mailboxGuid, bool affinity)
+        => new(anchor.Address, server, database, mailboxAddress, mailboxGuid,
             clock.GetUtcNow() + (affinity ? _options.AffinityEntryLifetime : _options.ServerEntryLifetime), affinity);
 
     /// <summary>The entry with its sliding lifetime renewed (affinity entries).</summary>

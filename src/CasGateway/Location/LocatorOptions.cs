@@ -16,6 +16,42 @@ public sealed class LocatorOptions
 
     [Required]
     public LocatorCacheOptions Cache { get; set; } = new();
+
+    [Required]
+    public LocatorResilienceOptions Resilience { get; set; } = new();
+}
+
+/// <summary><c>Gateway:Locator:Resilience</c>: Polly pipeline around every store call, and stale serving.</summary>
+public sealed class LocatorResilienceOptions
+{
+    /// <summary>Bound on one store call.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Retries after a failed call (jittered exponential backoff).</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 2;
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Share of failed calls in the sampling window that opens the breaker.</summary>
+    [Range(0.01, 1.0)]
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    [Range(2, 10_000)]
+    public int BreakerMinimumThroughput { get; set; } = 5;
+
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the breaker stays open before one trial call.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>While the store is down, a location older than its time-to-live is still served for this long.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan StalePeriod { get; set; } = TimeSpan.FromMinutes(30);
 }
 
 /// <summary><c>Gateway:Locator:Cache</c>: the in-memory cache in front of the store.</summary>

@@ -2,44 +2,76 @@ using System.Collections.Concurrent;
 using CasGateway.Anchoring;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
 
 namespace CasGateway.Location;
 
 /// <summary>
-/// The bounded cache every lookup goes through: positive and short negative entries, invalidation of one mailbox or
-/// one database, and one store call for any number of concurrent misses of the same anchor.
+/// Every lookup goes through here: a bounded cache (positive and short negative entries, invalidation of one
+/// mailbox or one database, one store call for any number of concurrent misses of the same anchor) in front of a
+/// Polly pipeline (timeout, jittered retry, circuit breaker). While the store is down, locations past their
+/// time-to-live are served for a bounded stale period; a cold miss then fails with <see cref="LocatorUnavailableException"/>.
 /// </summary>
-public sealed class MailboxLocationCache : IDisposable
+public sealed partial class MailboxLocationCache : IDisposable
 {
     private readonly IMailboxLocator _store;
     private readonly LocatorCacheOptions _options;
+    private readonly LocatorResilienceOptions _resilience;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<MailboxLocationCache> _logger;
     private readonly ConcurrentDictionary<CacheKey, Lazy<Task<MailboxLocation?>>> _inflight = new();
     private readonly ConcurrentDictionary<string, long> _databaseGenerations = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<Guid, long> _mailboxGenerations = new();
     private readonly MemoryCache _cache;
     private long _epoch;
 
-    public MailboxLocationCache(IMailboxLocator store, IOptions<LocatorOptions> options)
+    public MailboxLocationCache(IMailboxLocator store, IOptions<LocatorOptions> options, TimeProvider clock, ILogger<MailboxLocationCache> logger)
     {
         _store = store;
         _options = options.Value.Cache;
+        _resilience = options.Value.Resilience;
+        _clock = clock;
+        _logger = logger;
+        _pipeline = BuildPipeline(_resilience, clock);
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.SizeLimit });
         _store.Changed += Clear;
     }
 
     public IMailboxLocator Store => _store;
 
+    /// <summary>Raised with the anchor each time a stale location is served because the store failed.</summary>
+    public event Action<string>? StaleServed;
+
     /// <summary>Resolves through the cache; see <see cref="IMailboxLocator.LocateAsync"/>.</summary>
     /// <returns>The location and whether the cache answered.</returns>
+    /// <exception cref="LocatorUnavailableException">The store failed and nothing usable is cached.</exception>
     public async ValueTask<(MailboxLocation? Location, bool FromCache)> LocateAsync(AnchorMailbox anchor, CancellationToken cancellationToken)
     {
         var key = CacheKey.Of(anchor);
+        CacheEntry? known = null;
         if (_cache.TryGetValue(key, out CacheEntry? entry) && entry is not null && IsCurrent(entry))
         {
-            return (entry.Location, true);
+            if (entry.FreshUntil > _clock.GetUtcNow())
+            {
+                return (entry.Location, true);
+            }
+            known = entry;
         }
         var call = _inflight.GetOrAdd(key, k => new Lazy<Task<MailboxLocation?>>(() => FetchAsync(k, anchor)));
-        return (await call.Value.WaitAsync(cancellationToken), false);
+        try
+        {
+            return (await call.Value.WaitAsync(cancellationToken), false);
+        }
+        catch (LocatorUnavailableException) when (known?.Location is not null)
+        {
+            LogStale(_logger, anchor.Address, known.Location.Server.Fqdn);
+            StaleServed?.Invoke(anchor.Address);
+            return (known.Location, true);
+        }
     }
 
     /// <summary>Forgets every cached location of one mailbox.</summary>
@@ -61,14 +93,24 @@ public sealed class MailboxLocationCache : IDisposable
             // Detach the anchor from the request's buffers: the store call may outlive the first requester.
             var owned = anchor with { Value = anchor.Address.AsMemory() };
             var epoch = Interlocked.Read(ref _epoch);
-            var location = await _store.LocateAsync(owned, CancellationToken.None);
-            var entry = location is null
-                ? new CacheEntry(null, epoch, 0, 0)
-                : new CacheEntry(location, epoch, Generation(_databaseGenerations, location.Database.Name), Generation(_mailboxGenerations, location.Mailbox.Guid));
-            var lifetime = location is null ? _options.NegativeTimeToLive : _options.TimeToLive;
-            if (lifetime > TimeSpan.Zero)
+            MailboxLocation? location;
+            try
             {
-                _cache.Set(key, entry, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = lifetime, Size = 1 });
+                location = await _pipeline.ExecuteAsync(static (state, ct) => state.Store.LocateAsync(state.Anchor, ct), (Store: _store, Anchor: owned));
+            }
+            catch (Exception ex) when (ex is BrokenCircuitException or TimeoutRejectedException)
+            {
+                throw new LocatorUnavailableException(ex is BrokenCircuitException ? "the directory is failing (circuit open)" : "the directory did not answer in time", ex);
+            }
+            var now = _clock.GetUtcNow();
+            var lifetime = location is null ? _options.NegativeTimeToLive : _options.TimeToLive;
+            var entry = location is null
+                ? new CacheEntry(null, now + lifetime, epoch, 0, 0)
+                : new CacheEntry(location, now + lifetime, epoch, Generation(_databaseGenerations, location.Database.Name), Generation(_mailboxGenerations, location.Mailbox.Guid));
+            var keep = location is null ? lifetime : lifetime + _resilience.StalePeriod;
+            if (keep > TimeSpan.Zero)
+            {
+                _cache.Set(key, entry, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = keep, Size = 1 });
             }
             return location;
         }
@@ -77,6 +119,34 @@ public sealed class MailboxLocationCache : IDisposable
             // Cached first, then released: a request arriving in between finds one or the other.
             _inflight.TryRemove(key, out _);
         }
+    }
+
+    private static ResiliencePipeline BuildPipeline(LocatorResilienceOptions options, TimeProvider clock)
+    {
+        var failures = new PredicateBuilder().Handle<LocatorUnavailableException>().Handle<TimeoutRejectedException>();
+        var builder = new ResiliencePipelineBuilder { TimeProvider = clock };
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = failures,
+                MaxRetryAttempts = options.MaxRetries,
+                Delay = options.RetryBaseDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            });
+        }
+        return builder
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = failures,
+                FailureRatio = options.BreakerFailureRatio,
+                MinimumThroughput = options.BreakerMinimumThroughput,
+                SamplingDuration = options.BreakerSamplingDuration,
+                BreakDuration = options.BreakerBreakDuration,
+            })
+            .AddTimeout(options.Timeout)
+            .Build();
     }
 
     private bool IsCurrent(CacheEntry entry)
@@ -96,7 +166,10 @@ public sealed class MailboxLocationCache : IDisposable
         _cache.Compact(1.0);
     }
 
-    private sealed record CacheEntry(MailboxLocation? Location, long Epoch, long DatabaseGeneration, long MailboxGeneration);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Locator unavailable: serving the last known location of {Anchor} ({Server})")]
+    private static partial void LogStale(ILogger logger, string anchor, string server);
+
+    private sealed record CacheEntry(MailboxLocation? Location, DateTimeOffset FreshUntil, long Epoch, long DatabaseGeneration, long MailboxGeneration);
 
     private readonly record struct CacheKey(AnchorKind Kind, Guid Guid, string? Address)
     {

@@ -3,7 +3,11 @@ using CasGateway.Anchoring;
 using CasGateway.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Location;
+using CasGateway.Forwarding;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
 namespace CasGateway.Routing;
@@ -13,15 +17,22 @@ namespace CasGateway.Routing;
 /// keep only the destination of the server holding the active copy. Everything that cannot be routed is answered
 /// here, before any backend is contacted.
 /// </summary>
-public sealed class MailboxRoutingStep(
+public sealed partial class MailboxRoutingStep(
     AnchorResolver anchors,
     MailboxLocationCache locations,
     BackendCookie cookie,
-    IOptions<GatewayOptions> gateway)
+    IOptions<GatewayOptions> gateway,
+    IOptions<BackendOptions> backend,
+    ILogger<MailboxRoutingStep> logger)
 {
     public const string PreferServerAffinityHeader = "X-PreferServerAffinity";
+
+    /// <summary>Counts retries to another server (instrument <c>casgateway.backend.retries</c>).</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> Retries =
+        new System.Diagnostics.Metrics.Meter("CasGateway.Routing").CreateCounter<long>("casgateway.backend.retries");
     private static readonly TimeSpan LocatorRetryAfter = TimeSpan.FromSeconds(5);
     private readonly string? _site = gateway.Value.Site;
+    private readonly BackendRetryOptions _retry = backend.Value.Retry;
 
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
@@ -78,15 +89,169 @@ public sealed class MailboxRoutingStep(
                 destination = FindDestination(proxy.AllDestinations, decision.Target!.Server.Fqdn);
                 break;
         }
-        if (destination is null)
+        if (decision.Anchor is null)
         {
-            await GatewayResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "ServerNotReady",
-                $"Mailbox server {decision.Target!.Server.Fqdn} is not available yet.", LocatorRetryAfter);
+            if (destination is null)
+            {
+                await ServerNotReadyAsync(context, decision);
+                return;
+            }
+            proxy.AvailableDestinations = destination;
+            await next();
             return;
         }
-        proxy.AvailableDestinations = destination;
-        await next();
+        await ForwardWithRetriesAsync(context, proxy, decision, destination, next);
     }
+
+    /// <summary>
+    /// Forwards; when the backend says the database is mounted elsewhere, or the server cannot be reached (or is
+    /// marked unhealthy), drops the stale route and tries again on the server named or re-located — at most
+    /// <see cref="BackendRetryOptions.MaxRetries"/> times, and only when the request body can be replayed.
+    /// </summary>
+    private async Task ForwardWithRetriesAsync(HttpContext context, IReverseProxyFeature proxy, RoutingDecision decision, DestinationState? destination, Func<Task> next)
+    {
+        decision.RetriesLeft = await CanReplayAsync(context) ? _retry.MaxRetries : 0;
+        while (true)
+        {
+            if (destination is not null && !IsUnhealthy(destination))
+            {
+                proxy.AvailableDestinations = destination;
+                await next();
+                var error = context.Features.Get<IForwarderErrorFeature>();
+                var unreachable = error is not null && BackendCircuitHandler.NeverReachedServer(error.Exception);
+                if (!decision.RetryRequested && !unreachable)
+                {
+                    return;
+                }
+                if (decision.RetriesLeft == 0 || context.Response.HasStarted)
+                {
+                    return;
+                }
+                if (unreachable)
+                {
+                    Forget(decision);
+                    await Task.Delay(_retry.ConnectFailureDelay, context.RequestAborted);
+                }
+            }
+            else if (decision.RetriesLeft == 0)
+            {
+                await ServerNotReadyAsync(context, decision);
+                return;
+            }
+            else
+            {
+                Forget(decision);
+            }
+            decision.RetriesLeft--;
+            decision.RetryCount++;
+            Retries.Add(1);
+            var from = decision.Target!.Server.Fqdn;
+            if (!await RetargetAsync(context, decision))
+            {
+                return;
+            }
+            LogRetry(logger, decision.Anchor!.Value.Address, from, decision.Target.Server.Fqdn, decision.RetryCount, context.TraceIdentifier);
+            ResetForRetry(context, decision);
+            destination = FindDestination(proxy.AllDestinations, decision.Target.Server.Fqdn);
+        }
+    }
+
+    /// <summary>The stale route is dropped from the cache (the response transform drops the cookie entry).</summary>
+    private void Forget(RoutingDecision decision)
+    {
+        var target = decision.Target!;
+        if (target.Database is { } database)
+        {
+            locations.InvalidateDatabase(database);
+        }
+        locations.InvalidateMailbox(target.MailboxGuid);
+        decision.FromCookie = false;
+        decision.CookieUpdate = null;
+    }
+
+    /// <summary>The next target: the server the backend named, else a fresh lookup. False when the response is written.</summary>
+    private async Task<bool> RetargetAsync(HttpContext context, RoutingDecision decision)
+    {
+        var anchor = decision.Anchor!.Value;
+        var target = decision.Target!;
+        if (decision.RetryOnServer is { } named && FindServer(named) is { } server && target.Database is { } database && target.MailboxAddress is { } address)
+        {
+            decision.Target = target with { Server = server };
+            decision.CookieUpdate = cookie.Create(anchor, server.Fqdn, database, address, target.MailboxGuid, decision.Affinity);
+            return true;
+        }
+        try
+        {
+            var (location, _) = await locations.LocateAsync(anchor, context.RequestAborted);
+            if (location is null)
+            {
+                await WriteUnlessStartedAsync(context, StatusCodes.Status404NotFound, "MailboxNotFound", $"No mailbox matches '{anchor.Address}'.");
+                return false;
+            }
+            decision.Target = new RouteTarget(location.Server, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid);
+            decision.CookieUpdate = cookie.Create(anchor, location, decision.Affinity);
+            return true;
+        }
+        catch (LocatorUnavailableException ex)
+        {
+            await WriteUnlessStartedAsync(context, StatusCodes.Status503ServiceUnavailable, "LocatorUnavailable",
+                "The mailbox directory cannot be reached: " + ex.Message);
+            return false;
+        }
+    }
+
+    private static void ResetForRetry(HttpContext context, RoutingDecision decision)
+    {
+        context.Response.Clear();
+        context.Features.Set<IForwarderErrorFeature>(null);
+        if (context.Request.Body.CanSeek)
+        {
+            context.Request.Body.Position = 0;
+        }
+        decision.RetryRequested = false;
+        decision.RetryOnServer = null;
+    }
+
+    /// <summary>
+    /// A request can be replayed when it has no body, or a declared body small enough to buffer — which is then
+    /// read in full before the first attempt. Larger and chunked bodies stream and are never retried.
+    /// </summary>
+    private async Task<bool> CanReplayAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
+        {
+            return true;
+        }
+        if (request.ContentLength is not { } length || length > _retry.MaxBufferedBodyBytes)
+        {
+            return false;
+        }
+        request.EnableBuffering(_retry.MaxBufferedBodyBytes, _retry.MaxBufferedBodyBytes);
+        await request.Body.DrainAsync(context.RequestAborted);
+        request.Body.Position = 0;
+        return true;
+    }
+
+    private static bool IsUnhealthy(DestinationState destination)
+        => destination.Health.Active == DestinationHealth.Unhealthy || destination.Health.Passive == DestinationHealth.Unhealthy;
+
+    private static Task ServerNotReadyAsync(HttpContext context, RoutingDecision decision)
+        => GatewayResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "ServerUnavailable",
+            $"Mailbox server {decision.Target!.Server.Fqdn} is not available.", LocatorRetryAfter);
+
+    private static Task WriteUnlessStartedAsync(HttpContext context, int status, string code, string message)
+    {
+        if (context.Response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+        context.Response.Clear();
+        return GatewayResponses.WriteAsync(context, status, code, message, status == StatusCodes.Status503ServiceUnavailable ? LocatorRetryAfter : null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retry {RetryCount} for {Anchor}: {From} → {To} (request {RequestId})")]
+    private static partial void LogRetry(ILogger logger, string anchor, string from, string to, int retryCount, string requestId);
 
     /// <summary>Anchor → cookie entry or locator; false when the response has been written.</summary>
     private async Task<bool> LocateMailboxAsync(HttpContext context, RoutingDecision decision, AnchorOutcome outcome)
@@ -107,7 +272,7 @@ public sealed class MailboxRoutingStep(
             anchor = user.Value;
         }
         decision.Anchor = anchor;
-        var affinity = decision.Family == ProtocolFamily.Ews
+        decision.Affinity = decision.Family == ProtocolFamily.Ews
             && context.Request.Headers[PreferServerAffinityHeader].ToString().Equals("true", StringComparison.OrdinalIgnoreCase);
 
         if (context.Request.Cookies.ContainsKey(cookie.Name))
@@ -146,7 +311,7 @@ public sealed class MailboxRoutingStep(
             return false;
         }
         decision.Target = new RouteTarget(location.Server, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid);
-        decision.CookieUpdate = cookie.Create(anchor, location, affinity);
+        decision.CookieUpdate = cookie.Create(anchor, location, decision.Affinity);
         FillCaller(decision, outcome, location.Mailbox.Guid);
         return true;
     }

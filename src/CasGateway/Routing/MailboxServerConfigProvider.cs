@@ -46,6 +46,23 @@ public sealed class MailboxServerConfigProvider : IProxyConfigProvider, IDisposa
         {
             ClusterId = RouteMetadata.MailboxCluster,
             Destinations = destinations,
+            HealthCheck = new HealthCheckConfig
+            {
+                Active = new ActiveHealthCheckConfig
+                {
+                    Enabled = _backend.Health.ActiveEnabled,
+                    Interval = _backend.Health.ActiveInterval,
+                    Timeout = _backend.Health.ActiveTimeout,
+                    Policy = "ConsecutiveFailures",
+                    Path = _backend.Health.ActivePath,
+                },
+                Passive = new PassiveHealthCheckConfig
+                {
+                    Enabled = _backend.Health.PassiveEnabled,
+                    Policy = "TransportFailureRate",
+                    ReactivationPeriod = _backend.Health.ReactivationPeriod,
+                },
+            },
             HttpRequest = new ForwarderRequestConfig
             {
                 ActivityTimeout = _backend.ActivityTimeout,

@@ -40,6 +40,20 @@ public sealed class RoutingDecision
     /// <summary>The path the family's cookie is scoped to, e.g. <c>/owa</c>.</summary>
     public string CookiePath { get; set; } = "/";
 
+    /// <summary>Whether the route came with <c>X-PreferServerAffinity: true</c> (EWS).</summary>
+    public bool Affinity { get; set; }
+
+    /// <summary>Retries this request may still make (0 when its body streams and cannot be replayed).</summary>
+    public int RetriesLeft { get; set; }
+
+    /// <summary>Retries made so far.</summary>
+    public int RetryCount { get; set; }
+
+    /// <summary>Set by the response transform: the backend said the mailbox is elsewhere; retry there (or re-locate when null).</summary>
+    public string? RetryOnServer { get; set; }
+
+    public bool RetryRequested { get; set; }
+
     /// <summary>Short code of why the request was refused, if it was.</summary>
     public string? ErrorCode { get; set; }
 }

@@ -131,24 +131,53 @@ public sealed class BackendCookieTests : IAsyncLifetime
     [Fact]
     public async Task Backend_saying_the_database_is_mounted_elsewhere_drops_the_entry()
     {
-        var (_, cookie) = await SendAsync("/owa/", "alice@contoso.com", null);
-        _topology.Directory.Activate("DB01", "mbx2.contoso.com");
-        _topology.Directory.Save();
-        await RequestPath.RequestPathTests.PollAsync(
-            () => Task.FromResult(_gateway.GetRequiredService<CasGateway.Location.DirectoryFileSource>().Current.Locate(
-                CasGateway.Anchoring.AnchorMailbox.ForSmtp("alice@contoso.com"))!.Server.Fqdn),
-            s => s == "mbx2.contoso.com",
-            TimeSpan.FromSeconds(10));
+        // Retries off: the client sees the backend's refusal, and the next request goes right.
+        await using var gateway = await StartGatewayAsync(new Dictionary<string, string?> { ["Gateway:Backend:Retry:MaxRetries"] = "0" });
+        using var client = gateway.CreateClient();
+        var (_, cookie) = await SendAsync(client, "/owa/", "alice@contoso.com", null, null);
+        await MoveDb01ToMbx2Async(gateway);
 
         // The cookie still names mbx1: the request goes there, and mbx1 answers that DB01 is mounted on mbx2.
         using var stale = Request("/owa/", "alice@contoso.com", cookie, null);
-        using var staleResponse = await _client.SendAsync(stale);
+        using var staleResponse = await client.SendAsync(stale);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, staleResponse.StatusCode);
         Assert.False(staleResponse.Headers.Contains("X-DBMountedOnServer"));
         var dropped = CookieOf(staleResponse);
 
-        var (answer, _) = await SendAsync("/owa/", "alice@contoso.com", dropped);
+        var (answer, _) = await SendAsync(client, "/owa/", "alice@contoso.com", dropped, null);
         Assert.Equal("mbx2.contoso.com", answer.Server);
+    }
+
+    [Fact]
+    public async Task Mounted_elsewhere_is_retried_on_the_server_named_and_the_cookie_follows()
+    {
+        var (_, cookie) = await SendAsync("/owa/", "alice@contoso.com", null);
+        await MoveDb01ToMbx2Async(_gateway);
+        var refusalsBefore = _topology.Backend("mbx1.contoso.com").Requests;
+        var calls = _locator().Calls;
+
+        var (answer, updated) = await SendAsync("/owa/", "alice@contoso.com", cookie);
+        Assert.Equal("mbx2.contoso.com", answer.Server);
+        Assert.Equal(refusalsBefore + 1, _topology.Backend("mbx1.contoso.com").Requests);
+        Assert.Equal(calls, _locator().Calls);
+        Assert.NotNull(updated);
+
+        var (next, _) = await SendAsync("/owa/", "alice@contoso.com", updated);
+        Assert.Equal("mbx2.contoso.com", next.Server);
+        Assert.Equal(refusalsBefore + 1, _topology.Backend("mbx1.contoso.com").Requests);
+        Assert.Equal(calls, _locator().Calls);
+    }
+
+    private async Task MoveDb01ToMbx2Async(TestGateway gateway)
+    {
+        _topology.Directory.Activate("DB01", "mbx2.contoso.com");
+        _topology.Directory.Save();
+        var moved = await RequestPath.RequestPathTests.PollAsync(
+            () => Task.FromResult(gateway.GetRequiredService<CasGateway.Location.DirectoryFileSource>().Current.Locate(
+                CasGateway.Anchoring.AnchorMailbox.ForSmtp("alice@contoso.com"))!.Server.Fqdn),
+            s => s == "mbx2.contoso.com",
+            TimeSpan.FromSeconds(10));
+        Assert.Equal("mbx2.contoso.com", moved);
     }
 
     [Fact]

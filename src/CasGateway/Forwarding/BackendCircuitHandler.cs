@@ -1,0 +1,48 @@
+using System.Net.Sockets;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Registry;
+
+namespace CasGateway.Forwarding;
+
+/// <summary>
+/// One Polly circuit breaker per mailbox server, around connecting: once a server keeps refusing or timing out,
+/// requests to it fail at once (<see cref="BrokenCircuitException"/>) until a trial call succeeds.
+/// </summary>
+public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProvider clock) : DelegatingHandler
+{
+    private readonly ResiliencePipelineRegistry<string> _breakers = new();
+
+    /// <summary>True when the failure means the request never reached the server (safe to send elsewhere).</summary>
+    public static bool NeverReachedServer(Exception? exception) => exception switch
+    {
+        BrokenCircuitException => true,
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } => true,
+        HttpRequestException { InnerException: SocketException } => true,
+        TaskCanceledException { InnerException: TimeoutException } => true,
+        _ => false,
+    };
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var server = request.RequestUri!.Authority;
+        var breaker = _breakers.GetOrAddPipeline(server, (builder, _) => {
+            builder.TimeProvider = clock;
+            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>(NeverReachedServer),
+            FailureRatio = options.BreakerFailureRatio,
+            MinimumThroughput = options.BreakerMinimumThroughput,
+            SamplingDuration = options.BreakerSamplingDuration,
+            BreakDuration = options.BreakerBreakDuration,
+        });
+        });
+        return await breaker.ExecuteAsync(
+            static (state, ct) => new ValueTask<HttpResponseMessage>(state.Handler.SendCoreAsync(state.Request, ct)),
+            (Handler: this, Request: request),
+            cancellationToken);
+    }
+
+    private Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        => base.SendAsync(request, cancellationToken);
+}
