@@ -30,7 +30,7 @@ public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProv
             builder.TimeProvider = clock;
             builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>(NeverReachedServer),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(NeverReachedServer),
             FailureRatio = options.BreakerFailureRatio,
             MinimumThroughput = options.BreakerMinimumThroughput,
             SamplingDuration = options.BreakerSamplingDuration,

@@ -104,9 +104,10 @@ public sealed partial class MailboxRoutingStep(
     }
 
     /// <summary>
-    /// Forwards; when the backend says the database is mounted elsewhere, or the server cannot be reached (or is
-    /// marked unhealthy), drops the stale route and tries again on the server named or re-located — at most
-    /// <see cref="BackendRetryOptions.MaxRetries"/> times, and only when the request body can be replayed.
+    /// Forwards; when the backend says the database is mounted elsewhere, or the server cannot be reached, drops
+    /// the connection before answering, or is marked unhealthy, drops the stale route and tries again on the server
+    /// named or re-located — at most <see cref="BackendRetryOptions.MaxRetries"/> times, and only when the request
+    /// body can be replayed (none, or small and buffered). A failure left after the retries becomes a 503.
     /// </summary>
     private async Task ForwardWithRetriesAsync(HttpContext context, IReverseProxyFeature proxy, RoutingDecision decision, DestinationState? destination, Func<Task> next)
     {
@@ -117,17 +118,25 @@ public sealed partial class MailboxRoutingStep(
             {
                 proxy.AvailableDestinations = destination;
                 await next();
-                var error = context.Features.Get<IForwarderErrorFeature>();
-                var unreachable = error is not null && BackendCircuitHandler.NeverReachedServer(error.Exception);
-                if (!decision.RetryRequested && !unreachable)
+                var failed = FailedInTransport(context);
+                if (!decision.RetryRequested && !failed)
                 {
                     return;
                 }
-                if (decision.RetriesLeft == 0 || context.Response.HasStarted)
+                if (context.Response.HasStarted)
                 {
                     return;
                 }
-                if (unreachable)
+                if (decision.RetriesLeft == 0)
+                {
+                    if (failed)
+                    {
+                        context.Response.Clear();
+                        await ServerNotReadyAsync(context, decision);
+                    }
+                    return;
+                }
+                if (failed)
                 {
                     Forget(decision);
                     await Task.Delay(_retry.ConnectFailureDelay, context.RequestAborted);
@@ -232,6 +241,16 @@ public sealed partial class MailboxRoutingStep(
         request.Body.Position = 0;
         return true;
     }
+
+    /// <summary>
+    /// The backend could not be reached or dropped the connection before any response byte: connect failures and
+    /// timeouts, an open breaker, a reset or a closed connection while sending. Not: the client giving up, or a
+    /// long-running request hitting its activity timeout.
+    /// </summary>
+    private static bool FailedInTransport(HttpContext context)
+        => context.Features.Get<IForwarderErrorFeature>() is { } error
+            && !context.RequestAborted.IsCancellationRequested
+            && (error.Error is ForwarderError.Request or ForwarderError.RequestBodyDestination || BackendCircuitHandler.NeverReachedServer(error.Exception));
 
     private static bool IsUnhealthy(DestinationState destination)
         => destination.Health.Active == DestinationHealth.Unhealthy || destination.Health.Passive == DestinationHealth.Unhealthy;
