@@ -5,6 +5,7 @@ using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Listeners;
 using CasGateway.Location;
+using CasGateway.Routing;
 using Serilog;
 
 namespace CasGateway;
@@ -25,6 +26,7 @@ public static class GatewayApp
         builder.AddGatewayAuthentication();
         builder.AddAnchoring();
         builder.AddLocation();
+        builder.AddRouting();
         builder.AddForwarding();
         return builder;
     }

@@ -19,6 +19,12 @@ public sealed class TestDirectory(string path)
 
     public List<TestMailbox> Mailboxes { get; } = [];
 
+    /// <summary>Servers that are legacy client access front ends, with their external base URL if any.</summary>
+    public Dictionary<string, Uri?> FrontEnds { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Cloud mailboxes: primary address → cloud target address.</summary>
+    public Dictionary<string, string> CloudMailboxes { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Offline address books: GUID → primary address of the mailbox serving it.</summary>
     public Dictionary<Guid, string> OfflineAddressBooks { get; } = [];
 
@@ -89,12 +95,24 @@ public sealed class TestDirectory(string path)
     private JsonObject ToJson() => new()
     {
         ["sites"] = new JsonArray([.. Servers.Select(s => s.Site).Distinct().Select(s => (JsonNode)new JsonObject { ["name"] = s })]),
-        ["servers"] = new JsonArray([.. Servers.Select(s => (JsonNode)new JsonObject
+        ["servers"] = new JsonArray([.. Servers.Select(s =>
         {
-            ["fqdn"] = s.Fqdn,
-            ["site"] = s.Site,
-            ["version"] = s.Version,
-            ["backendUrl"] = s.BackendUrl.ToString(),
+            var node = new JsonObject
+            {
+                ["fqdn"] = s.Fqdn,
+                ["site"] = s.Site,
+                ["version"] = s.Version,
+                ["backendUrl"] = s.BackendUrl.ToString(),
+            };
+            if (FrontEnds.TryGetValue(s.Fqdn, out var external))
+            {
+                node["frontEnd"] = true;
+                if (external is not null)
+                {
+                    node["externalUrl"] = external.ToString();
+                }
+            }
+            return (JsonNode)node;
         })]),
         ["databases"] = new JsonArray([.. Databases.Select(d => (JsonNode)new JsonObject
         {
@@ -109,8 +127,15 @@ public sealed class TestDirectory(string path)
                 ["guid"] = m.Guid,
                 ["primarySmtpAddress"] = m.Address,
                 ["aliases"] = new JsonArray([.. m.Aliases.Select(a => (JsonNode)a)]),
-                ["database"] = m.Database,
             };
+            if (CloudMailboxes.TryGetValue(m.Address, out var cloud))
+            {
+                node["cloudTargetAddress"] = cloud;
+            }
+            else
+            {
+                node["database"] = m.Database;
+            }
             if (m.PasswordHash is not null)
             {
                 node["passwordHash"] = m.PasswordHash;

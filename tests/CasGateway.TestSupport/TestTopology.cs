@@ -80,15 +80,22 @@ public sealed class TestTopology : IAsyncDisposable
         return topology;
     }
 
-    /// <summary>Starts a mailbox server and lists it in the directory (saved by the caller).</summary>
-    public async Task<DemoMailboxServer> AddServerAsync(string fqdn, string site, string version)
+    /// <summary>
+    /// Starts a mailbox server — or a legacy front end, which serves whatever it is sent — and lists it in the
+    /// directory (saved by the caller).
+    /// </summary>
+    public async Task<DemoMailboxServer> AddServerAsync(string fqdn, string site, string version, bool frontEnd = false, Uri? externalUrl = null)
     {
+        if (frontEnd)
+        {
+            Directory.FrontEnds[fqdn] = externalUrl;
+        }
         var server = await DemoMailboxServer.StartAsync(new DemoMailboxServerOptions
         {
             ServerName = fqdn,
             Certificate = BackendCertificate,
             Trust = Trust,
-            MountedElsewhere = mailbox => Directory.MountedElsewhere(fqdn, mailbox),
+            MountedElsewhere = frontEnd ? null : mailbox => Directory.MountedElsewhere(fqdn, mailbox),
         });
         _backends[fqdn] = server;
         Directory.Servers.Add((fqdn, site, version, server.BaseAddress));

@@ -56,7 +56,7 @@ public sealed class DemoBackends(
     /// <summary>As an Exchange backend: if the mailbox's database is active elsewhere, say where.</summary>
     private string? MountedElsewhere(string serverName, string mailboxAddress)
     {
-        if (!AnchorMailbox.TryParse(mailboxAddress, out var anchor) || directory.Current.Locate(anchor.Value) is not { } location)
+        if (!AnchorMailbox.TryParse(mailboxAddress, out var anchor) || directory.Current.Locate(anchor.Value) is not { IsCloud: false } location)
         {
             return null;
         }

@@ -20,7 +20,6 @@ public static class ForwardingStage
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<BackendRequestTransform>();
         services.AddSingleton<BackendResponseTransform>();
-        services.AddSingleton<MailboxRoutingStep>();
         services.AddSingleton<IProxyConfigProvider, MailboxServerConfigProvider>();
         services.AddSingleton<IForwarderHttpClientFactory, BackendChannelFactory>();
         services.AddReverseProxy()

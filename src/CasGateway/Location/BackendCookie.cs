@@ -63,8 +63,8 @@ public sealed class BackendCookie(IDataProtectionProvider protection, IOptions<B
     }
 
     /// <summary>A new entry for a freshly located anchor.</summary>
-    public BackendCookieEntry Create(AnchorMailbox anchor, MailboxLocation location, bool affinity)
-        => Create(anchor, location.Server.Fqdn, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid, affinity);
+    public BackendCookieEntry Create(AnchorMailbox anchor, MailboxServer server, MailboxLocation location, bool affinity)
+        => Create(anchor, server.Fqdn, location.Database?.Name ?? "", location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid, affinity);
 
     public BackendCookieEntry Create(AnchorMailbox anchor, string server, string database, string mailboxAddress, Guid mailboxGuid, bool affinity)
         => new(anchor.Address, server, database, mailboxAddress, mailboxGuid,

@@ -33,6 +33,12 @@ internal sealed class ServerEntry
     public string? Version { get; set; }
 
     public string? BackendUrl { get; set; }
+
+    /// <summary>True for a client access front end of an older version (2010/2007).</summary>
+    public bool FrontEnd { get; set; }
+
+    /// <summary>A front end's external base URL, used for redirects.</summary>
+    public string? ExternalUrl { get; set; }
 }
 
 internal sealed class DatabaseEntry
@@ -64,6 +70,9 @@ internal sealed class MailboxEntry
     public string? DisplayName { get; set; }
 
     public string? PasswordHash { get; set; }
+
+    /// <summary>Hybrid: the mailbox lives in the cloud under this routing address (then no database).</summary>
+    public string? CloudTargetAddress { get; set; }
 }
 
 internal sealed class OfflineAddressBookEntry

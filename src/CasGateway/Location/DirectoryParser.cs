@@ -85,9 +85,14 @@ internal static class DirectoryParser
             {
                 errors.Add($"{at}.backendUrl: '{entry.BackendUrl}' is not an absolute http(s) URL");
             }
+            Uri? external = null;
+            if (entry.ExternalUrl is not null && (!Uri.TryCreate(entry.ExternalUrl, UriKind.Absolute, out external) || external.Scheme != "https"))
+            {
+                errors.Add($"{at}.externalUrl: '{entry.ExternalUrl}' is not an absolute https URL");
+            }
             if (version is not null && url is not null)
             {
-                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url);
+                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url) { IsFrontEnd = entry.FrontEnd, ExternalUrl = external };
             }
         }
 
@@ -159,7 +164,15 @@ internal static class DirectoryParser
                     ok = false;
                 }
             }
-            if (entry.Database is null || !databases.ContainsKey(entry.Database))
+            if (entry.CloudTargetAddress is not null)
+            {
+                if (entry.Database is not null || !AnchorMailbox.TryParse(entry.CloudTargetAddress, out _))
+                {
+                    errors.Add($"{at}.cloudTargetAddress: a cloud mailbox needs a valid address and no database");
+                    ok = false;
+                }
+            }
+            else if (entry.Database is null || !databases.ContainsKey(entry.Database))
             {
                 errors.Add($"{at}.database: '{entry.Database}' is not one of the databases");
                 ok = false;
@@ -173,7 +186,10 @@ internal static class DirectoryParser
             {
                 continue;
             }
-            mailboxes.Add(new Mailbox(entry.Guid, entry.PrimarySmtpAddress!, entry.Aliases, entry.Database!, entry.DisplayName));
+            mailboxes.Add(new Mailbox(entry.Guid, entry.PrimarySmtpAddress!, entry.Aliases, entry.Database, entry.DisplayName)
+            {
+                CloudTargetAddress = entry.CloudTargetAddress,
+            });
             if (entry.PasswordHash is not null)
             {
                 hashes.Add(KeyValuePair.Create(entry.Guid, entry.PasswordHash));

@@ -69,6 +69,14 @@ public sealed class DirectorySnapshot
     public MailboxLocation? Locate(AnchorMailbox anchor)
     {
         var mailbox = FindMailbox(anchor);
-        return mailbox is null || FindDatabase(mailbox.DatabaseName) is not { } database ? null : new MailboxLocation(mailbox, database);
+        if (mailbox is null)
+        {
+            return null;
+        }
+        if (mailbox.CloudTargetAddress is not null)
+        {
+            return new MailboxLocation(mailbox, null);
+        }
+        return FindDatabase(mailbox.DatabaseName!) is { } database ? new MailboxLocation(mailbox, database) : null;
     }
 }

@@ -68,7 +68,7 @@ public sealed partial class MailboxLocationCache : IDisposable
         }
         catch (LocatorUnavailableException) when (known?.Location is not null)
         {
-            LogStale(_logger, anchor.Address, known.Location.Server.Fqdn);
+            LogStale(_logger, anchor.Address, known.Location.Server?.Fqdn ?? "cloud");
             StaleServed?.Invoke(anchor.Address);
             return (known.Location, true);
         }
@@ -106,7 +106,7 @@ public sealed partial class MailboxLocationCache : IDisposable
             var lifetime = location is null ? _options.NegativeTimeToLive : _options.TimeToLive;
             var entry = location is null
                 ? new CacheEntry(null, now + lifetime, epoch, 0, 0)
-                : new CacheEntry(location, now + lifetime, epoch, Generation(_databaseGenerations, location.Database.Name), Generation(_mailboxGenerations, location.Mailbox.Guid));
+                : new CacheEntry(location, now + lifetime, epoch, DatabaseGeneration(location), Generation(_mailboxGenerations, location.Mailbox.Guid));
             var keep = location is null ? lifetime : lifetime + _resilience.StalePeriod;
             if (keep > TimeSpan.Zero)
             {
@@ -152,8 +152,11 @@ public sealed partial class MailboxLocationCache : IDisposable
     private bool IsCurrent(CacheEntry entry)
         => entry.Epoch == Interlocked.Read(ref _epoch)
             && (entry.Location is null
-            || (Generation(_databaseGenerations, entry.Location.Database.Name) == entry.DatabaseGeneration
+            || (DatabaseGeneration(entry.Location) == entry.DatabaseGeneration
                 && Generation(_mailboxGenerations, entry.Location.Mailbox.Guid) == entry.MailboxGeneration));
+
+    private long DatabaseGeneration(MailboxLocation location)
+        => location.Database is { } database ? Generation(_databaseGenerations, database.Name) : 0;
 
     private static long Generation<TKey>(ConcurrentDictionary<TKey, long> generations, TKey key)
         where TKey : notnull

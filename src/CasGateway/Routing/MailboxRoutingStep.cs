@@ -21,6 +21,7 @@ public sealed partial class MailboxRoutingStep(
     AnchorResolver anchors,
     MailboxLocationCache locations,
     BackendCookie cookie,
+    RoutingRules rules,
     IOptions<GatewayOptions> gateway,
     IOptions<BackendOptions> backend,
     ILogger<MailboxRoutingStep> logger)
@@ -82,7 +83,7 @@ public sealed partial class MailboxRoutingStep(
                 destination = FindDestination(proxy.AllDestinations, server.Fqdn);
                 break;
             default:
-                if (!await LocateMailboxAsync(context, decision, outcome))
+                if (!await LocateMailboxAsync(context, decision, outcome, proxy.AllDestinations))
                 {
                     return;
                 }
@@ -192,13 +193,13 @@ public sealed partial class MailboxRoutingStep(
         try
         {
             var (location, _) = await locations.LocateAsync(anchor, context.RequestAborted);
-            if (location is null)
+            if (location is not { IsCloud: false })
             {
                 await WriteUnlessStartedAsync(context, StatusCodes.Status404NotFound, "MailboxNotFound", $"No mailbox matches '{anchor.Address}'.");
                 return false;
             }
             decision.Target = new RouteTarget(location.Server, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid);
-            decision.CookieUpdate = cookie.Create(anchor, location, decision.Affinity);
+            decision.CookieUpdate = cookie.Create(anchor, location.Server, location, decision.Affinity);
             return true;
         }
         catch (LocatorUnavailableException ex)
@@ -273,7 +274,7 @@ public sealed partial class MailboxRoutingStep(
     private static partial void LogRetry(ILogger logger, string anchor, string from, string to, int retryCount, string requestId);
 
     /// <summary>Anchor → cookie entry or locator; false when the response has been written.</summary>
-    private async Task<bool> LocateMailboxAsync(HttpContext context, RoutingDecision decision, AnchorOutcome outcome)
+    private async Task<bool> LocateMailboxAsync(HttpContext context, RoutingDecision decision, AnchorOutcome outcome, IReadOnlyList<DestinationState> destinations)
     {
         AnchorMailbox anchor;
         if (outcome.Status == AnchorStatus.Hint)
@@ -301,6 +302,8 @@ public sealed partial class MailboxRoutingStep(
             {
                 decision.Target = new RouteTarget(server, entry.Database, entry.MailboxAddress, entry.MailboxGuid);
                 decision.FromCookie = true;
+                decision.Rule = "BackendCookie";
+                decision.Action = _site is null || string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase) ? RouteAction.Proxy : RouteAction.ProxyAcrossSites;
                 decision.HintSource += HintSources.ServerCookieSuffix;
                 decision.CookieUpdate = entry.Affinity ? cookie.Renew(entry) : null;
                 FillCaller(decision, outcome, entry.MailboxGuid);
@@ -329,10 +332,44 @@ public sealed partial class MailboxRoutingStep(
             await GatewayResponses.WriteAsync(context, StatusCodes.Status404NotFound, "MailboxNotFound", $"No mailbox matches '{anchor.Address}'.");
             return false;
         }
-        decision.Target = new RouteTarget(location.Server, location.Database.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid);
-        decision.CookieUpdate = cookie.Create(anchor, location, decision.Affinity);
         FillCaller(decision, outcome, location.Mailbox.Guid);
+        var verdict = rules.Decide(decision.Family, context.Request, location, locations.Store.Servers,
+            server => FindDestination(destinations, server.Fqdn) is { } destination && !IsUnhealthy(destination));
+        decision.Action = verdict.Action;
+        decision.Rule = verdict.Rule;
+        if (verdict.Action is RouteAction.Redirect or RouteAction.Reject)
+        {
+            await WriteVerdictAsync(context, verdict);
+            return false;
+        }
+        decision.Target = new RouteTarget(verdict.Server!, location.Database?.Name, location.Mailbox.PrimarySmtpAddress, location.Mailbox.Guid);
+        decision.CookieUpdate = cookie.Create(anchor, verdict.Server!, location, decision.Affinity);
         return true;
+    }
+
+    private static Task WriteVerdictAsync(HttpContext context, RouteVerdict verdict)
+    {
+        var response = context.Response;
+        if (verdict.RedirectAddress is { } address && context.Request.Path.Value?.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            // POX Autodiscover: the client is told which address to ask about instead.
+            response.ContentType = "text/xml; charset=utf-8";
+            return response.WriteAsync(RoutingRules.AutodiscoverRedirectXml(address));
+        }
+        if (verdict.Action == RouteAction.Reject)
+        {
+            return GatewayResponses.WriteAsync(context, verdict.Status, verdict.Rule, verdict.Message!);
+        }
+        response.StatusCode = verdict.Status;
+        if (verdict.Location is { } location)
+        {
+            response.Headers.Location = location;
+        }
+        if (verdict.MsLocation is { } msLocation)
+        {
+            response.Headers["X-MS-Location"] = msLocation;
+        }
+        return Task.CompletedTask;
     }
 
     private static void FillCaller(RoutingDecision decision, AnchorOutcome outcome, Guid mailbox)

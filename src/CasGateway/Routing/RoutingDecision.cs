@@ -17,6 +17,12 @@ public sealed class RoutingDecision
 
     public RouteTarget? Target { get; set; }
 
+    /// <summary>Proxy here, proxy across sites, redirect or reject; null until decided.</summary>
+    public RouteAction? Action { get; set; }
+
+    /// <summary>The decision-table rule that fired, e.g. <c>SameSite</c>, <c>CrossSiteRedirect</c>.</summary>
+    public string? Rule { get; set; }
+
     /// <summary>The caller's address and mailbox GUID (the identity handed to the backend).</summary>
     public string? CallerAddress { get; set; }
 

@@ -174,7 +174,7 @@ public sealed class BackendCookieTests : IAsyncLifetime
         _topology.Directory.Save();
         var moved = await RequestPath.RequestPathTests.PollAsync(
             () => Task.FromResult(gateway.GetRequiredService<CasGateway.Location.DirectoryFileSource>().Current.Locate(
-                CasGateway.Anchoring.AnchorMailbox.ForSmtp("alice@contoso.com"))!.Server.Fqdn),
+                CasGateway.Anchoring.AnchorMailbox.ForSmtp("alice@contoso.com"))!.Server!.Fqdn),
             s => s == "mbx2.contoso.com",
             TimeSpan.FromSeconds(10));
         Assert.Equal("mbx2.contoso.com", moved);

@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Security;
+using CasGateway.Anchoring;
+using CasGateway.Configuration;
+using CasGateway.Location;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Routing;
+
+/// <summary>What the gateway does with a located request.</summary>
+public enum RouteAction
+{
+    /// <summary>Proxy to a server of this site.</summary>
+    Proxy,
+
+    /// <summary>Proxy to a server of another site.</summary>
+    ProxyAcrossSites,
+
+    /// <summary>Send the client elsewhere (302, or ActiveSync's 451, or an Autodiscover redirect answer).</summary>
+    Redirect,
+
+    /// <summary>Answer with an error naming where the mailbox is served.</summary>
+    Reject,
+}
+
+/// <summary>The decision for one request and the rule (table cell) that made it.</summary>
+public sealed record RouteVerdict(RouteAction Action, string Rule, MailboxServer? Server = null, int Status = 0, string? Location = null, string? Message = null)
+{
+    /// <summary>For ActiveSync's redirect (451): the cloud endpoint in <c>X-MS-Location</c>.</summary>
+    public string? MsLocation { get; init; }
+
+    /// <summary>For an Autodiscover redirect answer: the address the client should ask about instead.</summary>
+    public string? RedirectAddress { get; init; }
+}
+
+/// <summary>
+/// The site/version decision table (docs/routing.md). Redirect targets come only from configuration and the
+/// directory; from the request only its path and query are kept, escaped, so no hint can produce an open redirect.
+/// </summary>
+public sealed class RoutingRules(IOptionsMonitor<SiteRoutingOptions> options, IOptions<GatewayOptions> gateway)
+{
+    private const int Modern = 15;
+    private const int Exchange2010 = 14;
+
+    public RouteVerdict Decide(ProtocolFamily family, HttpRequest request, MailboxLocation location, IReadOnlyList<MailboxServer> servers, Func<MailboxServer, bool> isHealthy)
+    {
+        var settings = options.CurrentValue;
+        if (location.IsCloud)
+        {
+            return Cloud(family, request, location.Mailbox, settings.Cloud);
+        }
+        var server = location.Server;
+        var browser = family is ProtocolFamily.Owa or ProtocolFamily.Ecp;
+        if (server.Version.Major >= Modern)
+        {
+            var site = gateway.Value.Site;
+            if (site is null || string.Equals(server.Site, site, StringComparison.OrdinalIgnoreCase))
+            {
+                return new RouteVerdict(RouteAction.Proxy, "SameSite", server);
+            }
+            if (browser && settings.Sites.TryGetValue(server.Site, out var urls) && urls.ExternalUrls.TryGetValue(family, out var external)
+                && !SameHost(external, request))
+            {
+                return Redirect("CrossSiteRedirect", external, request);
+            }
+            return new RouteVerdict(RouteAction.ProxyAcrossSites, "CrossSiteProxy", server);
+        }
+
+        if (server.Version.Major < Exchange2010 && settings.LegacyNamespace is { } legacyText)
+        {
+            var legacy = new Uri(legacyText);
+            switch (family)
+            {
+                case ProtocolFamily.Owa or ProtocolFamily.Ecp:
+                    return Redirect("LegacyNamespaceRedirect", legacy, request);
+                case ProtocolFamily.ActiveSync or ProtocolFamily.Rpc or ProtocolFamily.Autodiscover:
+                    break;
+                default:
+                    var url = new Uri(legacy, FamilyPath(family));
+                    return new RouteVerdict(RouteAction.Reject, "LegacyNamespaceOnly", Status: StatusCodes.Status404NotFound,
+                        Message: $"Mailbox is on Exchange {server.Version}; use the legacy URL {url}.");
+            }
+        }
+
+        var frontEnd = FrontEndFor(server, servers, isHealthy);
+        if (browser && frontEnd?.ExternalUrl is { } feUrl && !SameHost(feUrl, request))
+        {
+            return Redirect("LegacyFrontEndRedirect", feUrl, request);
+        }
+        if (family == ProtocolFamily.Autodiscover && server.Version.Major >= Exchange2010)
+        {
+            return new RouteVerdict(RouteAction.Proxy, "LegacyAutodiscover", server);
+        }
+        if (frontEnd is null)
+        {
+            return new RouteVerdict(RouteAction.Reject, "NoFrontEnd", Status: StatusCodes.Status404NotFound,
+                Message: string.Create(CultureInfo.InvariantCulture, $"No healthy front end of version {server.Version.Major}.{server.Version.Minor}."));
+        }
+        var across = gateway.Value.Site is { } mine && !string.Equals(frontEnd.Site, mine, StringComparison.OrdinalIgnoreCase);
+        return new RouteVerdict(across ? RouteAction.ProxyAcrossSites : RouteAction.Proxy, "LegacyFrontEndProxy", frontEnd);
+    }
+
+    /// <summary>A healthy front end of the mailbox server's major version, in its site if one is there.</summary>
+    private static MailboxServer? FrontEndFor(MailboxServer mailboxServer, IReadOnlyList<MailboxServer> servers, Func<MailboxServer, bool> isHealthy)
+    {
+        MailboxServer? elsewhere = null;
+        foreach (var candidate in servers)
+        {
+            if (!candidate.IsFrontEnd || candidate.Version.Major != mailboxServer.Version.Major || !isHealthy(candidate))
+            {
+                continue;
+            }
+            if (string.Equals(candidate.Site, mailboxServer.Site, StringComparison.OrdinalIgnoreCase))
+            {
+                return candidate;
+            }
+            elsewhere ??= candidate;
+        }
+        return elsewhere;
+    }
+
+    private static RouteVerdict Cloud(ProtocolFamily family, HttpRequest request, Mailbox mailbox, CloudOptions cloud)
+    {
+        var domain = mailbox.PrimarySmtpAddress[(mailbox.PrimarySmtpAddress.IndexOf('@') + 1)..];
+        var target = mailbox.CloudTargetAddress!;
+        switch (family)
+        {
+            case ProtocolFamily.Owa or ProtocolFamily.Ecp:
+                var owa = cloud.OwaUrlByDomain.TryGetValue(domain, out var perDomain)
+                    ? perDomain.ToString()
+                    : cloud.OwaUrl.Replace("{domain}", Uri.EscapeDataString(domain), StringComparison.Ordinal);
+                return new RouteVerdict(RouteAction.Redirect, "CloudOwaRedirect", Status: StatusCodes.Status302Found, Location: owa);
+            case ProtocolFamily.ActiveSync:
+                return new RouteVerdict(RouteAction.Redirect, "CloudActiveSyncRedirect", Status: 451,
+                    Message: "The mailbox has moved to the cloud.")
+                {
+                    MsLocation = new Uri(new Uri(cloud.Endpoint), "/Microsoft-Server-ActiveSync").ToString(),
+                };
+            case ProtocolFamily.Autodiscover:
+                return new RouteVerdict(RouteAction.Redirect, "CloudAutodiscoverRedirect", Status: StatusCodes.Status302Found,
+                    Location: new Uri(new Uri(cloud.AutodiscoverEndpoint), "/autodiscover/autodiscover.json/v1.0/" + Uri.EscapeDataString(target)) + request.QueryString.ToUriComponent())
+                {
+                    RedirectAddress = target,
+                };
+            default:
+                var endpoint = new Uri(new Uri(cloud.Endpoint), FamilyPath(family));
+                return new RouteVerdict(RouteAction.Reject, "CloudNotHere", Status: StatusCodes.Status404NotFound,
+                    Message: $"The mailbox is hosted in the cloud; use {endpoint}.");
+        }
+    }
+
+    private static RouteVerdict Redirect(string rule, Uri baseUrl, HttpRequest request)
+    {
+        var location = new UriBuilder(baseUrl.Scheme, baseUrl.Host, baseUrl.Port).Uri.GetLeftPart(UriPartial.Authority)
+            + request.PathBase.ToUriComponent() + request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
+        return new RouteVerdict(RouteAction.Redirect, rule, Status: StatusCodes.Status302Found, Location: location);
+    }
+
+    private static bool SameHost(Uri url, HttpRequest request) => string.Equals(url.Host, request.Host.Host, StringComparison.OrdinalIgnoreCase);
+
+    private static string FamilyPath(ProtocolFamily family) => family switch
+    {
+        ProtocolFamily.Ews => "/EWS/Exchange.asmx",
+        ProtocolFamily.Mapi => "/mapi/emsmdb/",
+        ProtocolFamily.Oab => "/OAB/",
+        ProtocolFamily.PowerShell => "/powershell/",
+        ProtocolFamily.Rpc => "/rpc/rpcproxy.dll",
+        ProtocolFamily.ActiveSync => "/Microsoft-Server-ActiveSync",
+        ProtocolFamily.Autodiscover => "/autodiscover/autodiscover.xml",
+        ProtocolFamily.Ecp => "/ecp/",
+        _ => "/owa/",
+    };
+
+    /// <summary>The POX Autodiscover redirect answer (<c>redirectAddr</c>) for a cloud mailbox.</summary>
+    public static string AutodiscoverRedirectXml(string address) =>
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+        + "<Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006\">\n"
+        + "  <Response xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a\">\n"
+        + "    <Account>\n      <Action>redirectAddr</Action>\n      <RedirectAddr>" + SecurityElement.Escape(address) + "</RedirectAddr>\n    </Account>\n"
+        + "  </Response>\n</Autodiscover>\n";
+}
