@@ -9,6 +9,7 @@ Subcommands:
   parse-h2load FILE LOGFILE         h2load output and its --log-file -> JSON
   record TOOL OUT LOG SCENARIO TARGET ROUND TICKS0 TICKS1 BTICKS0 BTICKS1
                                     parse one load run and print it as one JSON line, with CPU per request
+  brief JSONLINE                    one line summary of a record
   count-conns PORT                  established TCP connections towards 127.0.0.1:PORT (proxy -> backend)
   watch-conns PORT SECONDS          sample count-conns every 100 ms for SECONDS, print the peak
   report RAW.jsonl META.json OUT_MD OUT_JSON
@@ -378,6 +379,9 @@ def main(argv):
             rec["cpu_s_per_req"] = (t1 - t0) / hz / rec["requests"]
             rec["backend_cpu_s_per_req"] = (b1 - b0) / hz / rec["requests"]
         print(json.dumps(rec))
+    elif cmd == "brief":
+        r = json.loads(args[0])
+        print(f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}")
     elif cmd == "count-conns":
         print(count_conns(args[0]))
     elif cmd == "watch-conns":

@@ -28,6 +28,10 @@ internal static class DemoMailboxEndpoint
             return;
         }
 
+        if (request.Query.TryGetValue("delay", out var delayText) && int.TryParse(delayText, out var delay) && delay is > 0 and <= 60_000)
+        {
+            await Task.Delay(delay, context.RequestAborted);
+        }
         if (request.Query.TryGetValue("download", out var sizeText) && long.TryParse(sizeText, out var size) && size >= 0)
         {
             await StreamDownloadAsync(context, size);
@@ -57,6 +61,7 @@ internal static class DemoMailboxEndpoint
             Server: options.ServerName,
             Mailbox: mailbox,
             Method: request.Method,
+            Protocol: request.Protocol,
             Path: request.Path.Value ?? "",
             Query: request.QueryString.Value ?? "",
             IdentityUser: identity?.User,
@@ -91,6 +96,7 @@ public sealed record DemoAnswer(
     string Server,
     string Mailbox,
     string Method,
+    string Protocol,
     string Path,
     string Query,
     string? IdentityUser,

@@ -106,51 +106,57 @@ public sealed partial class MailboxRoutingStep(
 
     /// <summary>
     /// Forwards; when the backend says the database is mounted elsewhere, or the server cannot be reached, drops
-    /// the connection before answering, or is marked unhealthy, drops the stale route and tries again on the server
-    /// named or re-located — at most <see cref="BackendRetryOptions.MaxRetries"/> times, and only when the request
+    /// the connection before answering, drops the stale route and tries again on the server named or re-located — at most <see cref="BackendRetryOptions.MaxRetries"/> times, and only when the request
     /// body can be replayed (none, or small and buffered). A failure left after the retries becomes a 503.
     /// </summary>
     private async Task ForwardWithRetriesAsync(HttpContext context, IReverseProxyFeature proxy, RoutingDecision decision, DestinationState? destination, Func<Task> next)
     {
         decision.RetriesLeft = await CanReplayAsync(context) ? _retry.MaxRetries : 0;
+        var rechecked = false;
         while (true)
         {
-            if (destination is not null && !IsUnhealthy(destination))
+            if (destination is not null && IsUnhealthy(destination) && !rechecked)
             {
-                proxy.AvailableDestinations = destination;
-                await next();
-                var failed = FailedInTransport(context);
-                if (!decision.RetryRequested && !failed)
+                // Marked unhealthy: look again, in case the active copy moved. If the directory still names the
+                // same server it is tried anyway: there is nowhere else to go, and its breaker fails fast if dead.
+                rechecked = true;
+                Forget(decision);
+                if (!await RetargetAsync(context, decision))
                 {
                     return;
                 }
-                if (context.Response.HasStarted)
-                {
-                    return;
-                }
-                if (decision.RetriesLeft == 0)
-                {
-                    if (failed)
-                    {
-                        context.Response.Clear();
-                        await ServerNotReadyAsync(context, decision);
-                    }
-                    return;
-                }
-                if (failed)
-                {
-                    Forget(decision);
-                    await Task.Delay(_retry.ConnectFailureDelay, context.RequestAborted);
-                }
+                destination = FindDestination(proxy.AllDestinations, decision.Target!.Server.Fqdn);
+                continue;
             }
-            else if (decision.RetriesLeft == 0)
+            if (destination is null)
             {
                 await ServerNotReadyAsync(context, decision);
                 return;
             }
-            else
+            proxy.AvailableDestinations = destination;
+            await next();
+            var failed = FailedInTransport(context);
+            if (!decision.RetryRequested && !failed)
+            {
+                return;
+            }
+            if (context.Response.HasStarted)
+            {
+                return;
+            }
+            if (decision.RetriesLeft == 0)
+            {
+                if (failed)
+                {
+                    context.Response.Clear();
+                    await ServerNotReadyAsync(context, decision);
+                }
+                return;
+            }
+            if (failed)
             {
                 Forget(decision);
+                await Task.Delay(_retry.ConnectFailureDelay, context.RequestAborted);
             }
             decision.RetriesLeft--;
             decision.RetryCount++;

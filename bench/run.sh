@@ -1,0 +1,471 @@
+#!/usr/bin/env bash
+# CasGateway benchmark harness (issue 10): the gateway against nginx, HAProxy, bare YARP and the backend direct,
+# all on 127.0.0.1, in one run. Prints a table and writes it as Markdown and JSON under bench/results/.
+#
+#   bench/run.sh --quick     one round, 5 s per target and scenario, 1,000 idle connections (< 3 minutes)
+#   bench/run.sh             full mode: 3 rounds, 15 s per target and scenario, 10,000 idle connections
+#
+# Options: --quick | --full, --rounds N, --duration S, --connections N, --idle N, --busy N,
+#          --targets LIST (comma separated: direct,nginx,haproxy,bare-yarp,gateway), --no-install, --no-build,
+#          --keep-tmp. Environment variables of the same names in capitals (ROUNDS, DURATION, ...) work too.
+# See docs/benchmarks.md for what is measured and how. Never a CI test: nothing here asserts on speed.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ASPNETCORE_ENVIRONMENT=Production
+LIB="$BENCH_DIR/benchlib.py"
+
+MODE=full
+INSTALL=1
+BUILD=1
+KEEP_TMP=0
+TARGETS_ARG=${TARGETS:-direct,nginx,haproxy,bare-yarp,gateway}
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) MODE=quick ;;
+    --full) MODE=full ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --connections) CONNECTIONS=$2; shift ;;
+    --idle) IDLE_CONNS=$2; shift ;;
+    --busy) BUSY_CLIENTS=$2; shift ;;
+    --targets) TARGETS_ARG=$2; shift ;;
+    --no-install) INSTALL=0 ;;
+    --no-build) BUILD=0 ;;
+    --keep-tmp) KEEP_TMP=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+  shift
+done
+
+if [[ $MODE == quick ]]; then
+  : "${ROUNDS:=1}" "${DURATION:=5}" "${WARMUP:=1}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=3}"
+else
+  : "${ROUNDS:=3}" "${DURATION:=15}" "${WARMUP:=3}" "${IDLE_CONNS:=10000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=8}"
+fi
+: "${CONNECTIONS:=50}"      # client connections, the same for every target and tool
+: "${THREADS:=2}"           # wrk / h2load threads (the machine has 2 cores)
+: "${H2_STREAMS:=10}"       # h2load concurrent streams per connection
+: "${HAPROXY_MAXCONN:=9000}"
+SMALL_PATH=/owa/
+LARGE_PATH='/owa/?download=1048576'
+BACKEND_NAME=mbx1.contoso.com
+# Every target gets the same request, with the same Authorization header (the gateway needs it; the others
+# forward it and the backend ignores it). start_gateway may change BENCH_AUTH_HEADER before the load starts.
+BENCH_USER=${BENCH_USER:-user00001@contoso.com}
+BENCH_PASSWORD=${BENCH_PASSWORD:-Bench-Passw0rd!}
+BENCH_AUTH_HEADER=${BENCH_AUTH_HEADER:-"Authorization: Basic $(printf '%s:%s' "$BENCH_USER" "$BENCH_PASSWORD" | base64 -w0)"}
+
+for n in "$ROUNDS" "$DURATION" "$WARMUP" "$IDLE_CONNS" "$BUSY_CLIENTS" "$BUSY_SECONDS" "$CONNECTIONS" "$THREADS" "$H2_STREAMS"; do
+  [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
+done
+(( ROUNDS >= 1 && ROUNDS <= 20 && DURATION >= 1 && DURATION <= 300 )) || die "rounds 1..20, duration 1..300 s"
+IFS=, read -r -a WANTED <<<"$TARGETS_ARG"
+wanted() { local t; for t in "${WANTED[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
+
+# ------------------------------------------------------------------------------------------------ cleanup
+PIDS=()
+TMP=$(mktemp -d /tmp/casgw-bench.XXXXXX)
+cleanup() {
+  local rc=$? pid i
+  set +e
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for i in $(seq 1 50); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    (( alive )) || break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------------------------ packages
+ensure_packages() {
+  local missing=() cmd pkg
+  local -A need=([nginx]=nginx [haproxy]=haproxy [wrk]=wrk [h2load]=nghttp2-client [openssl]=openssl
+                 [curl]=curl [python3]=python3)
+  for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
+  (( ${#missing[@]} )) || return 0
+  (( INSTALL )) || die "missing packages: ${missing[*]} (run without --no-install, or apt-get install them)"
+  local sudo=()
+  if (( EUID != 0 )); then command -v sudo >/dev/null || die "missing ${missing[*]} and not root"; sudo=(sudo); fi
+  log "installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ------------------------------------------------------------------------------------------------ helpers
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# spawn NAME LOGFILE COMMAND...: starts COMMAND in the background, remembers its pid for cleanup in SPAWNED_PID.
+spawn() {
+  local name=$1 logfile=$2; shift 2
+  "$@" >"$logfile" 2>&1 &
+  SPAWNED_PID=$!
+  PIDS+=("$SPAWNED_PID")
+  log "started $name (pid $SPAWNED_PID)"
+}
+
+# wait_ready PID URL LOGFILE: polls URL (at most 60 s) until it answers 200 with the backend's name in the body.
+wait_ready() {
+  local pid=$1 url=$2 logfile=$3 i code
+  for i in $(seq 1 3000); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "--- $logfile" >&2; tail -20 "$logfile" >&2 || true
+      return 1
+    fi
+    code=$(curl -sk --max-time 2 -o "$TMP/ready.body" -w '%{http_code}' -H "$BENCH_AUTH_HEADER" "$url" 2>/dev/null || true)
+    if [[ $code == 200 ]] && grep -q "$BACKEND_NAME" "$TMP/ready.body"; then return 0; fi
+    sleep 0.02
+  done
+  echo "--- $logfile" >&2; tail -20 "$logfile" >&2 || true
+  return 1
+}
+
+declare -A PID_OF URL_OF STARTUP_MS
+TARGETS=()
+
+# register NAME PID URL T0: waits for the first proxied request and records the target.
+register() {
+  local name=$1 pid=$2 url=$3 t0=$4
+  if wait_ready "$pid" "${url}owa/" "$TMP/$name.log"; then
+    STARTUP_MS[$name]=$(( $(now_ms) - t0 ))
+    PID_OF[$name]=$pid
+    URL_OF[$name]=$url
+    TARGETS+=("$name")
+    log "$name ready at $url in ${STARTUP_MS[$name]} ms"
+  else
+    log "$name did not come up: left out of the results"
+    kill -TERM "$pid" 2>/dev/null || true
+    return 1
+  fi
+}
+
+# ------------------------------------------------------------------------------------------------ targets
+start_backend() {
+  local t0; t0=$(now_ms)
+  spawn backend "$TMP/direct.log" dotnet "$REPO/src/CasGateway.DemoBackend/bin/Release/net10.0/CasGateway.DemoBackend.dll" \
+    --name "$BACKEND_NAME" --port "$BACKEND_PORT"
+  BACKEND_PID=$SPAWNED_PID
+  BACKEND_URL="http://127.0.0.1:$BACKEND_PORT/"
+  register direct "$BACKEND_PID" "$BACKEND_URL" "$t0" || die "the backend did not start"
+}
+
+start_bare_yarp() {
+  local t0; t0=$(now_ms)
+  spawn bare-yarp "$TMP/bare-yarp.log" dotnet "$BENCH_DIR/BareYarp/bin/Release/net10.0/BareYarp.dll" \
+    --port "$YARP_PORT" --cert "$TMP/cert.pem" --key "$TMP/key.pem" --backend "$BACKEND_URL"
+  register bare-yarp "$SPAWNED_PID" "https://127.0.0.1:$YARP_PORT/" "$t0"
+}
+
+start_nginx() {
+  local dir="$TMP/nginx" user_line="" t0
+  mkdir -p "$dir"
+  (( EUID == 0 )) && user_line="user root;"
+  cat >"$dir/nginx.conf" <<EOF
+# Benchmark baseline: TLS termination, HTTP/1.1 with keep-alive to the backend, no access log.
+$user_line
+daemon off;
+worker_processes auto;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections $(( NOFILE - 200 )); }
+http {
+  access_log off;
+  server_tokens off;
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  # nginx closes a client connection after 1000 requests by default; Kestrel and HAProxy do not.
+  keepalive_timeout 300s;
+  keepalive_requests 1000000;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:10m;
+  upstream backend {
+    server 127.0.0.1:$BACKEND_PORT;
+    keepalive 512;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT ssl http2;
+    ssl_certificate $TMP/cert.pem;
+    ssl_certificate_key $TMP/key.pem;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto https;
+      # Stream large responses through memory buffers instead of spooling them to temp files.
+      proxy_buffer_size 16k;
+      proxy_buffers 8 16k;
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+EOF
+  t0=$(now_ms)
+  spawn nginx "$TMP/nginx.log" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf"
+  register nginx "$SPAWNED_PID" "https://127.0.0.1:$NGINX_PORT/" "$t0" || { tail -5 "$dir/error.log" >&2 || true; return 1; }
+}
+
+start_haproxy() {
+  local t0
+  cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/combined.pem"
+  cat >"$TMP/haproxy.cfg" <<EOF
+# Benchmark baseline: TLS termination, HTTP mode, keep-alive on both sides, no logging.
+global
+  maxconn $HAPROXY_MAXCONN
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+  tune.ssl.cachesize 20000
+defaults
+  mode http
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 300s
+  timeout http-request 30s
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT ssl crt $TMP/combined.pem alpn h2,http/1.1
+  default_backend be
+backend be
+  server mbx1 127.0.0.1:$BACKEND_PORT
+EOF
+  t0=$(now_ms)
+  spawn haproxy "$TMP/haproxy.log" haproxy -db -f "$TMP/haproxy.cfg"
+  register haproxy "$SPAWNED_PID" "https://127.0.0.1:$HAPROXY_PORT/" "$t0"
+}
+
+# start_gateway: TO BE FILLED IN. Start CasGateway in Release with its production pipeline (TLS with
+# $TMP/cert.pem / $TMP/key.pem on 127.0.0.1:$GATEWAY_PORT, Basic or bearer auth, anchor, locate from a directory
+# of >= 100,000 mailboxes, forward to $BACKEND_URL, protocol log on), then hand it over with
+#     register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
+# which waits for the first proxied request (GET /owa/ with "$BENCH_AUTH_HEADER" answered 200 by the backend)
+# and records PID_OF[gateway], URL_OF[gateway] and STARTUP_MS[gateway]. Start the process with spawn (so it is
+# killed on exit); SPAWNED_PID must be the gateway process itself (exec, not a wrapper shell), since its CPU
+# and RSS are read from /proc/<pid>. Return non-zero when it cannot start: the gateway row is then left out.
+# Sketch:
+#     [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
+#     (( BUILD )) && { dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo >"$TMP/gateway-build.log" 2>&1 || return 1; }
+#     python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
+#       --password-hash "<hash of $BENCH_PASSWORD in the gateway's format>" --out "$TMP/directory.json"
+#     local t0; t0=$(now_ms)
+#     spawn gateway "$TMP/gateway.log" dotnet "$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" <options>
+#     register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
+start_gateway() {
+  return 1
+}
+
+# ------------------------------------------------------------------------------------------------ load
+# run_load ROUND SCENARIO TOOL PATH TARGET: one measured run, appended to $RAW as one JSON line.
+run_load() {
+  local round=$1 scenario=$2 tool=$3 path=$4 target=$5
+  local url="${URL_OF[$target]}${path#/}" pid=${PID_OF[$target]}
+  local out="$TMP/run.out" h2log="$TMP/run.h2log" t0 t1 b0 b1
+  if [[ $tool == h2load && $target == direct ]]; then
+    # The backend listens in cleartext and Kestrel speaks no h2c there: no direct HTTP/2 baseline.
+    printf '{"scenario":"%s","target":"direct","round":%d,"ok":false,"note":"cleartext HTTP/1.1 only, no h2c"}\n' \
+      "$scenario" "$round" >>"$RAW"
+    return 0
+  fi
+  rm -f "$out" "$h2log"
+  t0=$(python3 "$LIB" ticks "$pid"); b0=$(python3 "$LIB" ticks "$BACKEND_PID")
+  if [[ $tool == wrk ]]; then
+    timeout $(( DURATION + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
+      -H "$BENCH_AUTH_HEADER" "$url" >"$out" 2>&1 || true
+  else
+    timeout $(( DURATION + 30 )) h2load -t"$THREADS" -c"$CONNECTIONS" -m"$H2_STREAMS" -D "$DURATION" \
+      --log-file="$h2log" -H "$BENCH_AUTH_HEADER" "$url" >"$out" 2>&1 || true
+  fi
+  t1=$(python3 "$LIB" ticks "$pid"); b1=$(python3 "$LIB" ticks "$BACKEND_PID")
+  python3 "$LIB" record "$tool" "$out" "$h2log" "$scenario" "$target" "$round" "$t0" "$t1" "$b0" "$b1" >>"$RAW"
+  local last; last=$(tail -1 "$RAW")
+  if [[ $last == *'"ok": false'* ]]; then
+    log "  $scenario $target: FAILED"; tail -5 "$out" >&2 || true
+  else
+    log "  $scenario $target: $(python3 "$LIB" brief "$last")"
+  fi
+}
+
+warm_up() {
+  local target=$1 url=${URL_OF[$1]}
+  timeout $(( WARMUP + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "$BENCH_AUTH_HEADER" "${url}owa/" >/dev/null 2>&1 || true
+  timeout $(( WARMUP + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "$BENCH_AUTH_HEADER" "${url}${LARGE_PATH#/}" >/dev/null 2>&1 || true
+  if [[ $target != direct ]]; then
+    timeout $(( WARMUP + 30 )) h2load -t"$THREADS" -c"$CONNECTIONS" -m"$H2_STREAMS" -D "$WARMUP" -H "$BENCH_AUTH_HEADER" "${url}owa/" >/dev/null 2>&1 || true
+  fi
+}
+
+# ------------------------------------------------------------------------------------------------ main
+START=$(now_ms)
+ensure_packages
+# Raise the open-file limit as far as allowed: every process started below inherits it.
+NOFILE=$(ulimit -Hn)
+[[ $NOFILE == unlimited ]] && NOFILE=65536
+(( NOFILE <= 65536 )) || NOFILE=65536
+ulimit -n "$NOFILE"
+(( NOFILE >= IDLE_CONNS + 500 )) || log "warning: ulimit -n $NOFILE is tight for $IDLE_CONNS idle connections"
+(( HAPROXY_MAXCONN < NOFILE / 2 )) || HAPROXY_MAXCONN=$(( NOFILE / 2 - 100 ))
+
+if (( BUILD )); then
+  log "building the backend and bare YARP (Release)"
+  dotnet build "$REPO/src/CasGateway.DemoBackend/CasGateway.DemoBackend.csproj" -c Release -v q -nologo >"$TMP/build-backend.log" 2>&1 \
+    || { tail -30 "$TMP/build-backend.log" >&2; die "backend build failed"; }
+  dotnet build "$BENCH_DIR/BareYarp/BareYarp.csproj" -c Release -v q -nologo >"$TMP/build-yarp.log" 2>&1 \
+    || { tail -30 "$TMP/build-yarp.log" >&2; die "bare YARP build failed"; }
+fi
+
+log "self-signed certificate (ECDSA P-256) in $TMP"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
+
+mapfile -t PORTS < <(python3 "$LIB" free-ports 5)
+BACKEND_PORT=${PORTS[0]} NGINX_PORT=${PORTS[1]} HAPROXY_PORT=${PORTS[2]} YARP_PORT=${PORTS[3]} GATEWAY_PORT=${PORTS[4]}
+
+RESULTS="$BENCH_DIR/results"
+mkdir -p "$RESULTS"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RAW="$TMP/raw.jsonl"
+EXTRAS="$TMP/extras.jsonl"
+: >"$RAW"; : >"$EXTRAS"
+
+# Start-up to first proxied request: one target at a time, so start-ups do not compete for the CPU.
+start_backend
+wanted nginx && { start_nginx || true; }
+wanted haproxy && { start_haproxy || true; }
+wanted bare-yarp && { start_bare_yarp || true; }
+if wanted gateway; then
+  if start_gateway; then :; else log "gateway not started (start_gateway not implemented or failed): no gateway row"; fi
+fi
+# Keep the table's order stable whatever the start order; direct only when asked for.
+ORDERED=()
+for t in gateway bare-yarp nginx haproxy direct; do
+  [[ -n ${PID_OF[$t]:-} ]] && wanted "$t" && ORDERED+=("$t")
+done
+TARGETS=("${ORDERED[@]}")
+for t in direct nginx haproxy bare-yarp gateway; do
+  [[ -n ${PID_OF[$t]:-} ]] && wanted "$t" && printf '{"target":"%s","startup_ms":%d}\n' "$t" "${STARTUP_MS[$t]}" >>"$EXTRAS"
+done
+# Interleave in a fixed order A B C ... within each round.
+LOAD_ORDER=()
+for t in direct nginx haproxy bare-yarp gateway; do [[ " ${TARGETS[*]} " == *" $t "* ]] && LOAD_ORDER+=("$t"); done
+
+# Idle keep-alive TLS connections, on the freshly started proxies (before any load inflates their heaps).
+for t in nginx bare-yarp gateway; do
+  [[ " ${TARGETS[*]} " == *" $t "* ]] || continue
+  port=${URL_OF[$t]##*:}; port=${port%/}
+  log "idle connections: $IDLE_CONNS to $t"
+  idle=$(timeout 600 python3 "$BENCH_DIR/idle-conns.py" --port "$port" --pid "${PID_OF[$t]}" --count "$IDLE_CONNS" \
+           --header "$BENCH_AUTH_HEADER" --deadline 300 2>"$TMP/idle-$t.err") || idle=""
+  if [[ -n $idle ]]; then
+    log "  $t: $idle"
+    printf '{"target":"%s","idle":%s}\n' "$t" "$idle" >>"$EXTRAS"
+  else
+    log "  $t: idle-connection measurement failed"; tail -3 "$TMP/idle-$t.err" >&2 || true
+  fi
+  sleep 1
+done
+
+log "warm-up (${WARMUP} s per target and tool)"
+for t in "${LOAD_ORDER[@]}"; do warm_up "$t"; done
+
+SCENARIOS=("h1-small wrk $SMALL_PATH" "h1-1mb wrk $LARGE_PATH" "h2-small h2load $SMALL_PATH" "h2-1mb h2load $LARGE_PATH")
+for round in $(seq 1 "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  for sc in "${SCENARIOS[@]}"; do
+    read -r scenario tool path <<<"$sc"
+    for t in "${LOAD_ORDER[@]}"; do run_load "$round" "$scenario" "$tool" "$path" "$t"; done
+  done
+done
+
+# Backend connections the proxy holds while BUSY_CLIENTS client connections hammer it.
+for t in "${LOAD_ORDER[@]}"; do
+  [[ $t == direct ]] && continue
+  log "backend connections at $BUSY_CLIENTS busy clients: $t"
+  python3 "$LIB" watch-conns "$BACKEND_PORT" "$(( BUSY_SECONDS + 1 ))" >"$TMP/peak" &
+  watcher=$!
+  timeout $(( BUSY_SECONDS + 60 )) wrk -t"$THREADS" -c"$BUSY_CLIENTS" -d"${BUSY_SECONDS}s" --timeout 10s \
+    -H "$BENCH_AUTH_HEADER" "${URL_OF[$t]}owa/" >"$TMP/busy-$t.out" 2>&1 || true
+  wait "$watcher" || true
+  peak=$(cat "$TMP/peak" 2>/dev/null || echo 0)
+  [[ $peak =~ ^[0-9]+$ ]] || peak=0
+  log "  $t: peak $peak backend connections"
+  printf '{"target":"%s","peak_backend_conns":%d}\n' "$t" "$peak" >>"$EXTRAS"
+  sleep 1
+done
+
+# ------------------------------------------------------------------------------------------------ report
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo unknown)
+mem_gb=$(awk '/MemTotal/ {printf "%.0f", $2/1048576}' /proc/meminfo)
+os_name=$(. /etc/os-release && echo "$PRETTY_NAME")
+versions="nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}'), \
+.NET $(dotnet --version), YARP $(sed -n 's/.*Yarp.ReverseProxy" Version="\([^"]*\)".*/\1/p' "$REPO/Directory.Packages.props"), \
+$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), h2load $(h2load --version 2>&1 | head -1 | awk '{print $NF}')"
+export MODE ROUNDS DURATION CONNECTIONS THREADS H2_STREAMS IDLE_CONNS BUSY_CLIENTS BUSY_SECONDS EXTRAS STAMP
+export MACHINE="$(nproc) cores ($cpu_model), ${mem_gb} GB RAM, $os_name, kernel $(uname -r)"
+export VERSIONS="$versions" TARGET_LIST="${TARGETS[*]}" ELAPSED_START="$START"
+python3 - "$TMP/meta.json" <<'EOF'
+import json, os, sys, time
+e = os.environ
+meta = {
+    "mode": e["MODE"],
+    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    "machine": e["MACHINE"],
+    "rounds": int(e["ROUNDS"]),
+    "load": (f"wrk {e['THREADS']} threads × {e['CONNECTIONS']} keep-alive connections; h2load {e['THREADS']} threads × "
+             f"{e['CONNECTIONS']} connections × {e['H2_STREAMS']} streams; {e['DURATION']} s per target and scenario; "
+             f"load generator, proxy and backend share the same cores"),
+    "targets": e["TARGET_LIST"].split(),
+    "busy_clients": int(e["BUSY_CLIENTS"]),
+    "idle_connections": int(e["IDLE_CONNS"]),
+    "extras_file": e["EXTRAS"],
+    "scenarios": [
+        {"id": "h1-small", "title": "HTTP/1.1 keep-alive over TLS (wrk), small response: GET /owa/ (≈0.6 KB JSON)"},
+        {"id": "h1-1mb", "title": "HTTP/1.1 keep-alive over TLS (wrk), 1 MB response: GET /owa/?download=1048576"},
+        {"id": "h2-small", "title": "HTTP/2 over TLS (h2load), small response: GET /owa/"},
+        {"id": "h2-1mb", "title": "HTTP/2 over TLS (h2load), 1 MB response: GET /owa/?download=1048576"},
+    ],
+    "notes": [
+        "Versions: " + e["VERSIONS"] + ".",
+        "backend direct = the demo backend itself, cleartext HTTP/1.1 (it serves no TLS and no h2c); "
+        "its CPU column is the backend's own CPU per request.",
+        "CPU µs/request = utime+stime of the target process and its children (/proc/<pid>/stat) during the run "
+        "÷ requests completed; the backend's CPU is not included for the proxies.",
+        "KB RSS per idle connection = (VmRSS after holding the connections − VmRSS before) ÷ connections held, "
+        "each connection having made one request first; nginx counts master + workers.",
+    ],
+}
+json.dump(meta, open(sys.argv[1], "w"), indent=2)
+EOF
+
+MD="$RESULTS/bench-$MODE-$STAMP.md"
+JSON="$RESULTS/bench-$MODE-$STAMP.json"
+echo
+python3 "$LIB" report "$RAW" "$TMP/meta.json" "$MD" "$JSON"
+cp "$MD" "$RESULTS/latest.md"
+cp "$JSON" "$RESULTS/latest.json"
+echo
+log "wrote $MD and $JSON (also latest.md / latest.json); total $(( ($(now_ms) - START) / 1000 )) s"
