@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(CasGateway.Micro.AnchorBenchmarks).Assembly).Run(args);
