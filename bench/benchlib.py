@@ -3,7 +3,7 @@
 
 Subcommands:
   free-ports N                      print N distinct free TCP ports on 127.0.0.1, one per line
-  ticks PID                         utime+stime clock ticks of PID and all its descendants
+  ticks PID...                      utime+stime clock ticks of each PID with all its descendants
   rss PID                           VmRSS in kB of PID and all its descendants
   parse-wrk FILE                    wrk --latency output -> JSON
   parse-h2load FILE LOGFILE         h2load output and its --log-file -> JSON
@@ -11,7 +11,7 @@ Subcommands:
                                     parse one load run and print it as one JSON line, with CPU per request
   brief JSONLINE                    one line summary of a record
   count-conns PORT                  established TCP connections towards 127.0.0.1:PORT (proxy -> backend)
-  watch-conns PORT SECONDS          sample count-conns every 100 ms for SECONDS, print the peak
+  watch-conns PORT SECONDS          sample count-conns every 250 ms for SECONDS, print the peak
   report RAW.jsonl META.json OUT_MD OUT_JSON
                                     medians over rounds, ratios, Markdown + JSON, printed to stdout
 """
@@ -362,7 +362,7 @@ def main(argv):
             s.close()
         print("\n".join(str(p) for p in ports))
     elif cmd == "ticks":
-        print(ticks(args[0]))
+        print(" ".join(str(ticks(pid)) for pid in args))
     elif cmd == "rss":
         print(rss_kb(args[0]))
     elif cmd == "parse-wrk":
@@ -389,7 +389,7 @@ def main(argv):
         peak = 0
         while time.monotonic() < end:
             peak = max(peak, count_conns(args[0]))
-            time.sleep(0.1)
+            time.sleep(0.25)
         print(peak)
     elif cmd == "report":
         report(*args[:4])

@@ -2,8 +2,9 @@
 # CasGateway benchmark harness (issue 10): the gateway against nginx, HAProxy, bare YARP and the backend direct,
 # all on 127.0.0.1, in one run. Prints a table and writes it as Markdown and JSON under bench/results/.
 #
-#   bench/run.sh --quick     one round, 5 s per target and scenario, 1,000 idle connections (< 3 minutes)
-#   bench/run.sh             full mode: 3 rounds, 15 s per target and scenario, 10,000 idle connections
+#   bench/run.sh --quick     one round, 4 s per target and scenario, 1,000 idle connections (< 3 minutes)
+#   bench/run.sh             full mode: 3 rounds, 15 s per target and scenario, 10,000 idle connections,
+#                            5,000 busy clients (about 15 minutes on 2 cores with the gateway)
 #
 # Options: --quick | --full, --rounds N, --duration S, --connections N, --idle N, --busy N,
 #          --targets LIST (comma separated: direct,nginx,haproxy,bare-yarp,gateway), --no-install, --no-build,
@@ -47,13 +48,18 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $MODE == quick ]]; then
-  : "${ROUNDS:=1}" "${DURATION:=5}" "${WARMUP:=1}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=3}"
+  : "${ROUNDS:=1}" "${DURATION:=4}" "${WARMUP:=1}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=1000}" "${BUSY_SECONDS:=3}"
+  : "${IDLE_SETTLE:=1}"
 else
-  : "${ROUNDS:=3}" "${DURATION:=15}" "${WARMUP:=3}" "${IDLE_CONNS:=10000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=8}"
+  # 5,000 TLS connections opened at once overflow the listen backlogs (about 512) and take several seconds of
+  # SYN retries to establish: the busy-clients run needs 15 s to reach a steady state.
+  : "${ROUNDS:=3}" "${DURATION:=15}" "${WARMUP:=3}" "${IDLE_CONNS:=10000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=15}"
+  : "${IDLE_SETTLE:=3}"
 fi
 : "${CONNECTIONS:=50}"      # client connections, the same for every target and tool
 : "${THREADS:=2}"           # wrk / h2load threads (the machine has 2 cores)
-: "${H2_STREAMS:=10}"       # h2load concurrent streams per connection
+: "${H2_STREAMS:=10}"       # h2load concurrent streams per connection, small responses
+: "${H2_STREAMS_LARGE:=1}"  # h2load concurrent streams per connection, 1 MB responses (as many in flight as wrk)
 : "${HAPROXY_MAXCONN:=9000}"
 SMALL_PATH=/owa/
 LARGE_PATH='/owa/?download=1048576'
@@ -79,7 +85,7 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for i in $(seq 1 50); do
+  for i in $(seq 1 30); do
     local alive=0
     for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     (( alive )) || break
@@ -269,9 +275,12 @@ EOF
 # and RSS are read from /proc/<pid>. Return non-zero when it cannot start: the gateway row is then left out.
 # Sketch:
 #     [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
-#     (( BUILD )) && { dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo >"$TMP/gateway-build.log" 2>&1 || return 1; }
-#     python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
-#       --password-hash "<hash of $BENCH_PASSWORD in the gateway's format>" --out "$TMP/directory.json"
+#     (( BUILD )) && { dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/gateway-build.log" 2>&1 || return 1; }
+#     local hash; hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash-password) || return 1
+#     "$PY" "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
+#       --password-hash "$hash" --out "$TMP/directory.json" || return 1
+#     (write $TMP/gateway.json: listener on 127.0.0.1:$GATEWAY_PORT with the PEM pair, Locator:File:Path =
+#      $TMP/directory.json, protocol log into $TMP, production log levels)
 #     local t0; t0=$(now_ms)
 #     spawn gateway "$TMP/gateway.log" dotnet "$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" <options>
 #     register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
@@ -292,28 +301,30 @@ run_load() {
     return 0
   fi
   rm -f "$out" "$h2log"
-  t0=$(python3 "$LIB" ticks "$pid"); b0=$(python3 "$LIB" ticks "$BACKEND_PID")
+  read -r t0 b0 < <("$PY" "$LIB" ticks "$pid" "$BACKEND_PID")
   if [[ $tool == wrk ]]; then
     timeout $(( DURATION + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
       -H "$BENCH_AUTH_HEADER" "$url" >"$out" 2>&1 || true
   else
-    timeout $(( DURATION + 30 )) h2load -t"$THREADS" -c"$CONNECTIONS" -m"$H2_STREAMS" -D "$DURATION" \
+    local streams=$H2_STREAMS
+    [[ $path == "$LARGE_PATH" ]] && streams=$H2_STREAMS_LARGE
+    timeout $(( DURATION + 30 )) h2load -t"$THREADS" -c"$CONNECTIONS" -m"$streams" -D "$DURATION" \
       --log-file="$h2log" -H "$BENCH_AUTH_HEADER" "$url" >"$out" 2>&1 || true
   fi
-  t1=$(python3 "$LIB" ticks "$pid"); b1=$(python3 "$LIB" ticks "$BACKEND_PID")
-  python3 "$LIB" record "$tool" "$out" "$h2log" "$scenario" "$target" "$round" "$t0" "$t1" "$b0" "$b1" >>"$RAW"
+  read -r t1 b1 < <("$PY" "$LIB" ticks "$pid" "$BACKEND_PID")
+  "$PY" "$LIB" record "$tool" "$out" "$h2log" "$scenario" "$target" "$round" "$t0" "$t1" "$b0" "$b1" >>"$RAW"
   local last; last=$(tail -1 "$RAW")
   if [[ $last == *'"ok": false'* ]]; then
     log "  $scenario $target: FAILED"; tail -5 "$out" >&2 || true
   else
-    log "  $scenario $target: $(python3 "$LIB" brief "$last")"
+    log "  $scenario $target: $("$PY" "$LIB" brief "$last")"
   fi
 }
 
+# warm_up TARGET: JIT and pools warm before the first measured run (small responses over both protocols).
 warm_up() {
   local target=$1 url=${URL_OF[$1]}
   timeout $(( WARMUP + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "$BENCH_AUTH_HEADER" "${url}owa/" >/dev/null 2>&1 || true
-  timeout $(( WARMUP + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "$BENCH_AUTH_HEADER" "${url}${LARGE_PATH#/}" >/dev/null 2>&1 || true
   if [[ $target != direct ]]; then
     timeout $(( WARMUP + 30 )) h2load -t"$THREADS" -c"$CONNECTIONS" -m"$H2_STREAMS" -D "$WARMUP" -H "$BENCH_AUTH_HEADER" "${url}owa/" >/dev/null 2>&1 || true
   fi
@@ -321,7 +332,10 @@ warm_up() {
 
 # ------------------------------------------------------------------------------------------------ main
 START=$(now_ms)
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 ensure_packages
+# The interpreter itself, not a version-manager shim: it is called several times per measured run.
+PY=$(python3 -c 'import sys; print(sys.executable)')
 # Raise the open-file limit as far as allowed: every process started below inherits it.
 NOFILE=$(ulimit -Hn)
 [[ $NOFILE == unlimited ]] && NOFILE=65536
@@ -332,17 +346,20 @@ ulimit -n "$NOFILE"
 
 if (( BUILD )); then
   log "building the backend and bare YARP (Release)"
-  dotnet build "$REPO/src/CasGateway.DemoBackend/CasGateway.DemoBackend.csproj" -c Release -v q -nologo >"$TMP/build-backend.log" 2>&1 \
-    || { tail -30 "$TMP/build-backend.log" >&2; die "backend build failed"; }
-  dotnet build "$BENCH_DIR/BareYarp/BareYarp.csproj" -c Release -v q -nologo >"$TMP/build-yarp.log" 2>&1 \
-    || { tail -30 "$TMP/build-yarp.log" >&2; die "bare YARP build failed"; }
+  # The two projects share nothing: build them side by side.
+  dotnet build "$REPO/src/CasGateway.DemoBackend/CasGateway.DemoBackend.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/build-backend.log" 2>&1 &
+  build_backend=$!
+  dotnet build "$BENCH_DIR/BareYarp/BareYarp.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/build-yarp.log" 2>&1 &
+  build_yarp=$!
+  wait "$build_backend" || { tail -30 "$TMP/build-backend.log" >&2; die "backend build failed"; }
+  wait "$build_yarp" || { tail -30 "$TMP/build-yarp.log" >&2; die "bare YARP build failed"; }
 fi
 
 log "self-signed certificate (ECDSA P-256) in $TMP"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
 
-mapfile -t PORTS < <(python3 "$LIB" free-ports 5)
+mapfile -t PORTS < <("$PY" "$LIB" free-ports 5)
 BACKEND_PORT=${PORTS[0]} NGINX_PORT=${PORTS[1]} HAPROXY_PORT=${PORTS[2]} YARP_PORT=${PORTS[3]} GATEWAY_PORT=${PORTS[4]}
 
 RESULTS="$BENCH_DIR/results"
@@ -378,8 +395,8 @@ for t in nginx bare-yarp gateway; do
   [[ " ${TARGETS[*]} " == *" $t "* ]] || continue
   port=${URL_OF[$t]##*:}; port=${port%/}
   log "idle connections: $IDLE_CONNS to $t"
-  idle=$(timeout 600 python3 "$BENCH_DIR/idle-conns.py" --port "$port" --pid "${PID_OF[$t]}" --count "$IDLE_CONNS" \
-           --header "$BENCH_AUTH_HEADER" --deadline 300 2>"$TMP/idle-$t.err") || idle=""
+  idle=$(timeout 600 "$PY" "$BENCH_DIR/idle-conns.py" --port "$port" --pid "${PID_OF[$t]}" --count "$IDLE_CONNS" \
+           --header "$BENCH_AUTH_HEADER" --deadline 300 --settle "$IDLE_SETTLE" 2>"$TMP/idle-$t.err") || idle=""
   if [[ -n $idle ]]; then
     log "  $t: $idle"
     printf '{"target":"%s","idle":%s}\n' "$t" "$idle" >>"$EXTRAS"
@@ -405,7 +422,7 @@ done
 for t in "${LOAD_ORDER[@]}"; do
   [[ $t == direct ]] && continue
   log "backend connections at $BUSY_CLIENTS busy clients: $t"
-  python3 "$LIB" watch-conns "$BACKEND_PORT" "$(( BUSY_SECONDS + 1 ))" >"$TMP/peak" &
+  "$PY" "$LIB" watch-conns "$BACKEND_PORT" "$(( BUSY_SECONDS + 1 ))" >"$TMP/peak" &
   watcher=$!
   timeout $(( BUSY_SECONDS + 60 )) wrk -t"$THREADS" -c"$BUSY_CLIENTS" -d"${BUSY_SECONDS}s" --timeout 10s \
     -H "$BENCH_AUTH_HEADER" "${URL_OF[$t]}owa/" >"$TMP/busy-$t.out" 2>&1 || true
@@ -414,7 +431,6 @@ for t in "${LOAD_ORDER[@]}"; do
   [[ $peak =~ ^[0-9]+$ ]] || peak=0
   log "  $t: peak $peak backend connections"
   printf '{"target":"%s","peak_backend_conns":%d}\n' "$t" "$peak" >>"$EXTRAS"
-  sleep 1
 done
 
 # ------------------------------------------------------------------------------------------------ report
@@ -424,10 +440,10 @@ os_name=$(. /etc/os-release && echo "$PRETTY_NAME")
 versions="nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}'), \
 .NET $(dotnet --version), YARP $(sed -n 's/.*Yarp.ReverseProxy" Version="\([^"]*\)".*/\1/p' "$REPO/Directory.Packages.props"), \
 $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), h2load $(h2load --version 2>&1 | head -1 | awk '{print $NF}')"
-export MODE ROUNDS DURATION CONNECTIONS THREADS H2_STREAMS IDLE_CONNS BUSY_CLIENTS BUSY_SECONDS EXTRAS STAMP
+export MODE ROUNDS DURATION CONNECTIONS THREADS H2_STREAMS H2_STREAMS_LARGE IDLE_CONNS BUSY_CLIENTS BUSY_SECONDS EXTRAS STAMP
 export MACHINE="$(nproc) cores ($cpu_model), ${mem_gb} GB RAM, $os_name, kernel $(uname -r)"
-export VERSIONS="$versions" TARGET_LIST="${TARGETS[*]}" ELAPSED_START="$START"
-python3 - "$TMP/meta.json" <<'EOF'
+export VERSIONS="$versions" TARGET_LIST="${TARGETS[*]}" LOAD_AT_START
+"$PY" - "$TMP/meta.json" <<'EOF'
 import json, os, sys, time
 e = os.environ
 meta = {
@@ -436,7 +452,8 @@ meta = {
     "machine": e["MACHINE"],
     "rounds": int(e["ROUNDS"]),
     "load": (f"wrk {e['THREADS']} threads × {e['CONNECTIONS']} keep-alive connections; h2load {e['THREADS']} threads × "
-             f"{e['CONNECTIONS']} connections × {e['H2_STREAMS']} streams; {e['DURATION']} s per target and scenario; "
+             f"{e['CONNECTIONS']} connections × {e['H2_STREAMS']} streams (small) or × {e['H2_STREAMS_LARGE']} (1 MB); "
+             f"{e['DURATION']} s per target and scenario; "
              f"load generator, proxy and backend share the same cores"),
     "targets": e["TARGET_LIST"].split(),
     "busy_clients": int(e["BUSY_CLIENTS"]),
@@ -450,6 +467,8 @@ meta = {
     ],
     "notes": [
         "Versions: " + e["VERSIONS"] + ".",
+        "Load average when the run started: " + e["LOAD_AT_START"] + " (other work on the machine skews absolute "
+        "figures; the ratios, measured interleaved in the same run, are what to compare).",
         "backend direct = the demo backend itself, cleartext HTTP/1.1 (it serves no TLS and no h2c); "
         "its CPU column is the backend's own CPU per request.",
         "CPU µs/request = utime+stime of the target process and its children (/proc/<pid>/stat) during the run "
@@ -464,7 +483,7 @@ EOF
 MD="$RESULTS/bench-$MODE-$STAMP.md"
 JSON="$RESULTS/bench-$MODE-$STAMP.json"
 echo
-python3 "$LIB" report "$RAW" "$TMP/meta.json" "$MD" "$JSON"
+"$PY" "$LIB" report "$RAW" "$TMP/meta.json" "$MD" "$JSON"
 cp "$MD" "$RESULTS/latest.md"
 cp "$JSON" "$RESULTS/latest.json"
 echo

@@ -13,9 +13,18 @@ namespace CasGateway;
 /// <summary>The gateway host: each stage of the request path registers itself, in request order.</summary>
 public static class GatewayApp
 {
+    /// <exception cref="GatewayConfigurationException">The configuration has problems; every one is listed.</exception>
     public static WebApplicationBuilder CreateBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        var problems = GatewayConfiguration.Check(builder.Configuration);
+        if (problems.Count > 0)
+        {
+            throw new GatewayConfigurationException(problems);
+        }
+        var reloads = new ConfigurationReloadLog();
+        GuardedJsonConfigurationSource.Install(builder.Configuration, args, reloads);
+        builder.Services.AddSingleton(reloads);
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext()
@@ -34,6 +43,7 @@ public static class GatewayApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        app.Services.GetRequiredService<ConfigurationReloadLog>().Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Configuration"));
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMailboxRoutes();

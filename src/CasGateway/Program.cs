@@ -1,13 +1,23 @@
 using CasGateway;
-using CasGateway.Authentication;
+using CasGateway.Configuration;
+using CasGateway.Listeners;
+using CasGateway.Location;
+using Microsoft.Extensions.Options;
 
-if (args is ["hash-password", ..])
+if (GatewayCommands.TryRun(args, Console.In, Console.Out, Console.Error) is { } exitCode)
 {
-    // Reads a password on standard input and prints the hash to put in the directory file.
-    Console.Out.WriteLine(PasswordHash.Create(Console.In.ReadLine() ?? ""));
-    return 0;
+    return exitCode;
 }
 
-var app = GatewayApp.Build(GatewayApp.CreateBuilder(args));
-await app.RunAsync();
-return 0;
+try
+{
+    var app = GatewayApp.Build(GatewayApp.CreateBuilder(args));
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (ex is GatewayConfigurationException or DirectoryLoadException or CertificateLoadException or OptionsValidationException)
+{
+    // Refuse to start, naming every problem: nothing is served with a configuration that cannot be trusted.
+    Console.Error.WriteLine("CasGateway cannot start. " + ex.Message);
+    return GatewayCommands.Invalid;
+}

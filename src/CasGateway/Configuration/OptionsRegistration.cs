@@ -4,7 +4,10 @@ namespace CasGateway.Configuration;
 
 internal static class OptionsRegistration
 {
-    /// <summary>Binds a section, validates its data annotations and fails start-up when it is invalid.</summary>
+    /// <summary>
+    /// Binds a section and validates its data annotations (a second line of defence: <see cref="GatewayConfiguration"/>
+    /// reports every problem of the whole configuration before any stage reads it).
+    /// </summary>
     public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section)
         where T : class
         => services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();

@@ -128,8 +128,7 @@ public sealed class IdentityHeaderOptions
     [RegularExpression("^[A-Za-z0-9-]{1,64}$", ErrorMessage = "HeaderName must be a plain header name.")]
     public string HeaderName { get; set; } = GatewayHeaders.Identity;
 
-    /// <summary>Base64 HMAC-SHA256 key shared with the backends, at least 32 bytes.</summary>
-    [Required(ErrorMessage = "Gateway:Backend:Identity:SigningKey is required: a base64 key of at least 32 bytes shared with the mailbox backends.")]
+    /// <summary>Base64 HMAC-SHA256 key shared with the backends, at least 32 bytes (generated in demo mode).</summary>
     public string SigningKey { get; set; } = "";
 
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]

@@ -35,8 +35,8 @@ public sealed class DirectoryParserTests
             Assert.True(AnchorMailbox.TryParse(hint, out var anchor));
             var location = snapshot.Locate(anchor.Value);
             Assert.NotNull(location);
-            Assert.Equal("mbx2.contoso.com", location.Server.Fqdn);
-            Assert.Equal("DB01", location.Database.Name);
+            Assert.Equal("mbx2.contoso.com", location.Server!.Fqdn);
+            Assert.Equal("DB01", location.Database!.Name);
         }
         Assert.True(AnchorMailbox.TryParse("nobody@contoso.com", out var unknown));
         Assert.Null(snapshot.Locate(unknown.Value));

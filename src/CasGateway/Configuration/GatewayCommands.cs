@@ -1,0 +1,68 @@
+using CasGateway.Authentication;
+using CasGateway.Location;
+
+namespace CasGateway.Configuration;
+
+/// <summary>The gateway binary's commands besides running: <c>validate</c>, <c>schema</c>, <c>hash-password</c>.</summary>
+public static class GatewayCommands
+{
+    public const int Invalid = 2;
+
+    /// <summary>Runs a command if <paramref name="args"/> names one; null otherwise (run the gateway).</summary>
+    public static int? TryRun(string[] args, TextReader input, TextWriter output, TextWriter error) => args switch
+    {
+        ["hash-password", ..] => HashPassword(input, output),
+        ["validate", var file, ..] => Validate(file, output, error),
+        ["validate"] => Validate("appsettings.json", output, error),
+        ["schema", ..] => Schema(output),
+        _ => null,
+    };
+
+    /// <summary>Checks a configuration file offline: the same report the gateway prints when it refuses to start.</summary>
+    public static int Validate(string file, TextWriter output, TextWriter error)
+    {
+        var path = Path.GetFullPath(file);
+        IConfiguration configuration;
+        try
+        {
+            configuration = new ConfigurationBuilder().AddJsonFile(path, optional: false, reloadOnChange: false).Build();
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException)
+        {
+            error.WriteLine($"Configuration file '{path}' cannot be used: {ex.InnerException?.Message ?? ex.Message}");
+            return Invalid;
+        }
+        var problems = GatewayConfiguration.Check(configuration).ToList();
+        if (problems.Count == 0 && configuration[$"{LocatorOptions.Section}:File:Path"] is { } directory)
+        {
+            try
+            {
+                DirectoryFileSource.Load(Path.GetFullPath(directory, Path.GetDirectoryName(path)!));
+            }
+            catch (DirectoryLoadException ex)
+            {
+                problems.Add($"{LocatorOptions.Section}:File:Path: {ex.Message}");
+            }
+        }
+        if (problems.Count > 0)
+        {
+            error.WriteLine(new GatewayConfigurationException(problems).Message);
+            return Invalid;
+        }
+        output.WriteLine($"Configuration '{path}' is valid.");
+        return 0;
+    }
+
+    private static int Schema(TextWriter output)
+    {
+        output.Write(ConfigurationSchema.Generate());
+        return 0;
+    }
+
+    /// <summary>Reads a password on standard input and prints the hash to put in the directory file.</summary>
+    private static int HashPassword(TextReader input, TextWriter output)
+    {
+        output.WriteLine(PasswordHash.Create(input.ReadLine() ?? ""));
+        return 0;
+    }
+}

@@ -1,0 +1,37 @@
+using CasGateway.Authentication;
+using CasGateway.Demo;
+using CasGateway.Forwarding;
+using CasGateway.Listeners;
+using CasGateway.Location;
+using CasGateway.Routing;
+
+namespace CasGateway.Configuration;
+
+/// <summary>
+/// The configuration model: every options class and the section it is bound to, in request-path order. It drives
+/// start-up validation, the <c>validate</c> command, reload checks and the published JSON schema.
+/// </summary>
+public static class GatewayConfiguration
+{
+    public static readonly IReadOnlyList<ConfigSection> Sections =
+    [
+        new(GatewayOptions.Section, typeof(GatewayOptions)),
+        new(DemoOptions.Section, typeof(DemoOptions)),
+        new(ListenerOptions.Section, typeof(ListenerOptions)),
+        new(GatewayAuthenticationOptions.Section, typeof(GatewayAuthenticationOptions)),
+        new(LocatorOptions.Section, typeof(LocatorOptions)),
+        new(BackendCookieOptions.Section, typeof(BackendCookieOptions)),
+        new(SiteRoutingOptions.Section, typeof(SiteRoutingOptions)),
+        new(BackendOptions.Section, typeof(BackendOptions)),
+    ];
+
+    /// <summary>Every problem in <paramref name="configuration"/>; empty when it can be used.</summary>
+    public static IReadOnlyList<string> Check(IConfiguration configuration) => ConfigurationValidator.Validate(configuration, Sections);
+}
+
+/// <summary>The configuration cannot be used; <see cref="Problems"/> lists every reason.</summary>
+public sealed class GatewayConfigurationException(IReadOnlyList<string> problems)
+    : Exception($"Configuration has {problems.Count} problem(s):" + string.Concat(problems.Select(p => Environment.NewLine + "  " + p)))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

@@ -1,0 +1,132 @@
+using CasGateway.Configuration;
+
+namespace CasGateway.Tests.Configuration;
+
+/// <summary>Issue 11: every kind of mistake is reported with its key path, the bad value (secrets masked) and what is allowed.</summary>
+public sealed class ConfigurationValidationTests : IDisposable
+{
+    private const string Key = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
+    private readonly string _folder = Directory.CreateTempSubdirectory("casgw-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>mistake, the Gateway JSON fragment (merged into a valid file), a line the report must contain.</summary>
+    public static TheoryData<string, string, string> Mistakes() => new()
+    {
+        { "typo in a section name", "\"Listners\": { \"HttpsPort\": 1 }", "Gateway:Listners: unknown setting; did you mean 'Listeners'?" },
+        { "typo in a setting name", "\"Backend\": { \"MaxConnectionPerServer\": 5, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:MaxConnectionPerServer: unknown setting; did you mean 'MaxConnectionsPerServer'?" },
+        { "port out of range", "\"Listeners\": { \"HttpsPort\": 70000 }", "Gateway:Listeners:HttpsPort = \"70000\": must be between 0 and 65535." },
+        { "number that is not a number", "\"Backend\": { \"MaxConnectionsPerServer\": \"lots\", \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:MaxConnectionsPerServer = \"lots\": not a whole number." },
+        { "zero connections", "\"Backend\": { \"MaxConnectionsPerServer\": 0, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:MaxConnectionsPerServer = \"0\": must be between 1 and 10000." },
+        { "duration in words", "\"Backend\": { \"ConnectTimeout\": \"5 seconds\", \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:ConnectTimeout = \"5 seconds\": not a duration such as 00:00:30." },
+        { "duration out of range", "\"Locator\": { \"Cache\": { \"TimeToLive\": \"2.00:00:00\" } }", "Gateway:Locator:Cache:TimeToLive = \"2.00:00:00\": must be between 00:00:00 and 1.00:00:00." },
+        { "boolean as a word", "\"Authentication\": { \"BasicEnabled\": \"maybe\" }", "Gateway:Authentication:BasicEnabled = \"maybe\": not true or false." },
+        { "quote in the realm", "\"Authentication\": { \"Realm\": \"bad\\\"realm\" }", "Gateway:Authentication:Realm = \"bad\"realm\": Realm must be 1-64 characters without quotes, backslashes or line breaks." },
+        { "unknown locator", "\"Locator\": { \"Kind\": \"Ldap\" }", "Gateway:Locator:Kind = \"Ldap\": must be one of File." },
+        { "short signing key, masked", "\"Backend\": { \"Identity\": { \"SigningKey\": \"c2hvcnQ=\" } }", "Gateway:Backend:Identity:SigningKey = \"***\": must be base64 of at least 32 bytes." },
+        { "missing signing key outside demo", "\"Demo\": { \"Enabled\": false }", "Gateway:Backend:Identity:SigningKey: required" },
+        { "password shown masked", "\"Listeners\": { \"Certificates\": [ { \"Path\": \"c.pfx\", \"Password\": 42, \"HostNames\": \"x\" } ] }", "Gateway:Listeners:Certificates:0:HostNames = \"x\": expected a list (JSON array), found a single value." },
+        { "certificate without path", "\"Listeners\": { \"Certificates\": [ { \"KeyPath\": \"k.pem\" } ] }", "Gateway:Listeners:Certificates:0:Path: required." },
+        { "cookie name with spaces", "\"BackendCookie\": { \"Name\": \"my cookie\" }", "Gateway:BackendCookie:Name = \"my cookie\": Name must be a plain cookie name." },
+        { "unknown family in a site URL", "\"Routing\": { \"Sites\": { \"Paris\": { \"ExternalUrls\": { \"Smtp\": \"https://x/\" } } } }", "Gateway:Routing:Sites:Paris:ExternalUrls:Smtp: 'Smtp' is not one of Owa, Ecp, Ews, ActiveSync, Mapi, Rpc, Autodiscover, Oab, PowerShell." },
+        { "health path without slash", "\"Backend\": { \"Health\": { \"ActivePath\": \"healthcheck.htm\" }, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:Health:ActivePath = \"healthcheck.htm\": ActivePath must start with '/'." },
+        { "retries out of range", "\"Backend\": { \"Retry\": { \"MaxRetries\": 9 }, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:Retry:MaxRetries = \"9\": must be between 0 and 5." },
+        { "legacy namespace not a URL", "\"Routing\": { \"LegacyNamespace\": \"legacy.contoso.com\" }", "Gateway:Routing:LegacyNamespace = \"legacy.contoso.com\": must be an absolute http(s) URL." },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public void Each_mistake_is_reported_with_key_value_and_what_is_allowed(string mistake, string fragment, string expected)
+    {
+        var demo = fragment.Contains("\"Demo\"", StringComparison.Ordinal) ? "" : "\"Demo\": { \"Enabled\": true }, ";
+        var (exit, output, error) = Validate("{ \"Gateway\": { " + demo + fragment + " } }");
+        Assert.True(exit == 2, $"{mistake}: exit {exit}, {output}");
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_at_once_not_just_the_first()
+    {
+        var (exit, _, error) = Validate("""
+            { "Gateway": { "Demo": { "Enabled": true },
+              "Listeners": { "HttpsPort": -1 }, "Authentication": { "BasicEnabled": "no way" },
+              "Backend": { "ConnectTimeout": "soon" } },
+              "ReverseProxy": { "Routes": { "r": { "Match": { "Path": "/x" }, "Metadata": { "Family": "Gopher" } } } } }
+            """);
+        Assert.Equal(2, exit);
+        Assert.Contains("Configuration has 4 problem(s):", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Listeners:HttpsPort", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Authentication:BasicEnabled", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Backend:ConnectTimeout", error, StringComparison.Ordinal);
+        Assert.Contains("ReverseProxy:Routes:r:Metadata:Family = \"Gopher\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Secrets_never_appear_in_the_report()
+    {
+        var (_, _, error) = Validate("""{ "Gateway": { "Backend": { "Identity": { "SigningKey": "not-base64-secret!!" } }, "Listeners": { "Certificates": [ { "Path": "x.pfx", "Password": "hunter2" } ] }, "Listners": 1 } }""");
+        Assert.DoesNotContain("not-base64-secret", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
+        Assert.Contains("\"***\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Malformed_json_is_reported_with_its_position()
+    {
+        var (exit, _, error) = Validate("{ \"Gateway\": { \"Listeners\": { \"HttpsPort\": 8443, } ");
+        Assert.Equal(2, exit);
+        Assert.Contains("cannot be used", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_shipped_appsettings_is_valid()
+    {
+        var (exit, output, error) = ValidateFile(Path.Combine(RepositoryRoot(), "src", "CasGateway", "appsettings.json"));
+        Assert.True(exit == 0, error);
+        Assert.Contains("is valid", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_checked_in_schema_matches_the_options_classes()
+    {
+        var checkedIn = File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "CasGateway", ConfigurationSchema.FileName)).ReplaceLineEndings("\n");
+        Assert.True(checkedIn == ConfigurationSchema.Generate(),
+            "appsettings.schema.json is out of date: run `dotnet run --project src/CasGateway -- schema > src/CasGateway/appsettings.schema.json`");
+    }
+
+    [Fact]
+    public void The_schema_describes_every_section_and_its_limits()
+    {
+        using var schema = System.Text.Json.JsonDocument.Parse(ConfigurationSchema.Generate());
+        var backend = schema.RootElement.GetProperty("properties").GetProperty("Gateway").GetProperty("properties").GetProperty("Backend").GetProperty("properties");
+        var max = backend.GetProperty("MaxConnectionsPerServer");
+        Assert.Equal(1, max.GetProperty("minimum").GetDouble());
+        Assert.Equal(10000, max.GetProperty("maximum").GetDouble());
+        Assert.True(backend.GetProperty("Retry").GetProperty("properties").TryGetProperty("MaxBufferedBodyBytes", out _));
+    }
+
+    private (int Exit, string Output, string Error) Validate(string json)
+    {
+        var file = Path.Combine(_folder, Guid.NewGuid().ToString("N") + ".json");
+        File.WriteAllText(file, json);
+        return ValidateFile(file);
+    }
+
+    private static (int Exit, string Output, string Error) ValidateFile(string file)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = GatewayCommands.TryRun(["validate", file], TextReader.Null, output, error);
+        return (exit!.Value, output.ToString(), error.ToString());
+    }
+
+    internal static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "CasGateway.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("CasGateway.sln not found above " + AppContext.BaseDirectory);
+    }
+}
