@@ -47,6 +47,7 @@ public static class GatewayApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMailboxRoutes();
+        app.MapExplain();
         return app;
     }
 }

@@ -15,6 +15,7 @@ public static class GatewayCommands
         ["validate", var file, ..] => Validate(file, output, error),
         ["validate"] => Validate("appsettings.json", output, error),
         ["schema", ..] => Schema(output),
+        ["explain", .. var rest] => Explain(rest, output, error),
         _ => null,
     };
 
@@ -50,6 +51,56 @@ public static class GatewayCommands
             return Invalid;
         }
         output.WriteLine($"Configuration '{path}' is valid.");
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>explain --url URL [--method M] [--header "Name: value"]… [--user ADDRESS] [config overrides]</c>: the
+    /// admin endpoint's answer from the command line, against this node's configuration and directory.
+    /// </summary>
+    private static int Explain(string[] args, TextWriter output, TextWriter error)
+    {
+        string? url = null;
+        string? user = null;
+        var method = "GET";
+        var headers = new Dictionary<string, string>();
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--url" when value is not null:
+                    url = value;
+                    i++;
+                    break;
+                case "--method" when value is not null:
+                    method = value;
+                    i++;
+                    break;
+                case "--user" when value is not null:
+                    user = value;
+                    i++;
+                    break;
+                case "--header" when value?.IndexOf(':', StringComparison.Ordinal) > 0:
+                    headers[value[..value.IndexOf(':', StringComparison.Ordinal)].Trim()] = value[(value.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+                    i++;
+                    break;
+                default:
+                    rest.Add(args[i]);
+                    break;
+            }
+        }
+        if (url is null)
+        {
+            error.WriteLine("explain needs --url, e.g. explain --url https://mail.contoso.com/owa/ --user alice@contoso.com");
+            return Invalid;
+        }
+        var builder = GatewayApp.CreateBuilder([.. rest, "--Serilog:MinimumLevel:Default=Warning"]);
+        using var app = GatewayApp.Build(builder);
+        var explainer = app.Services.GetRequiredService<Routing.RouteExplainer>();
+        var answer = explainer.ExplainAsync(new Routing.ExplainRequest(method, url, headers, user), _ => true, CancellationToken.None).GetAwaiter().GetResult();
+        output.WriteLine(System.Text.Json.JsonSerializer.Serialize(answer, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }
 

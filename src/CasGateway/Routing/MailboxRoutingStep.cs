@@ -356,7 +356,7 @@ public sealed partial class MailboxRoutingStep(
     private static Task WriteVerdictAsync(HttpContext context, RouteVerdict verdict)
     {
         var response = context.Response;
-        if (verdict.RedirectAddress is { } address && context.Request.Path.Value?.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) == true)
+        if (verdict.RedirectAddress is { } address)
         {
             // POX Autodiscover: the client is told which address to ask about instead.
             response.ContentType = "text/xml; charset=utf-8";

@@ -136,12 +136,12 @@ public sealed class RoutingRules(IOptionsMonitor<SiteRoutingOptions> options, IO
                 {
                     MsLocation = new Uri(new Uri(cloud.Endpoint), "/Microsoft-Server-ActiveSync").ToString(),
                 };
+            case ProtocolFamily.Autodiscover when request.Path.Value?.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) == true:
+                // POX: a 200 answer that tells the client which address to ask about instead (redirectAddr).
+                return new RouteVerdict(RouteAction.Redirect, "CloudAutodiscoverRedirect", Status: StatusCodes.Status200OK) { RedirectAddress = target };
             case ProtocolFamily.Autodiscover:
                 return new RouteVerdict(RouteAction.Redirect, "CloudAutodiscoverRedirect", Status: StatusCodes.Status302Found,
-                    Location: new Uri(new Uri(cloud.AutodiscoverEndpoint), "/autodiscover/autodiscover.json/v1.0/" + Uri.EscapeDataString(target)) + request.QueryString.ToUriComponent())
-                {
-                    RedirectAddress = target,
-                };
+                    Location: new Uri(new Uri(cloud.AutodiscoverEndpoint), "/autodiscover/autodiscover.json/v1.0/" + Uri.EscapeDataString(target)) + request.QueryString.ToUriComponent());
             default:
                 var endpoint = new Uri(new Uri(cloud.Endpoint), FamilyPath(family));
                 return new RouteVerdict(RouteAction.Reject, "CloudNotHere", Status: StatusCodes.Status404NotFound,

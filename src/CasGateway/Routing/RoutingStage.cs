@@ -1,4 +1,6 @@
 using CasGateway.Configuration;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Model;
 
 namespace CasGateway.Routing;
 
@@ -10,6 +12,27 @@ public static class RoutingStage
         builder.Services.AddValidatedOptions<SiteRoutingOptions>(SiteRoutingOptions.Section);
         builder.Services.AddSingleton<RoutingRules>();
         builder.Services.AddSingleton<MailboxRoutingStep>();
+        builder.Services.AddSingleton<RouteExplainer>();
         return builder;
     }
+
+    /// <summary>
+    /// <c>POST /admin/explain</c> (admins only): the routing decision for a described request, without forwarding it.
+    /// </summary>
+    public static WebApplication MapExplain(this WebApplication app)
+    {
+        app.MapPost("/admin/explain", async (ExplainRequest request, RouteExplainer explainer, IProxyStateLookup proxy, CancellationToken cancellationToken) =>
+        {
+            proxy.TryGetCluster(RouteMetadata.MailboxCluster, out var cluster);
+            var answer = await explainer.ExplainAsync(request, server => IsHealthy(cluster, server), cancellationToken);
+            return Results.Json(answer);
+        }).RequireAuthorization(Authentication.AuthenticationStage.AdminPolicy);
+        return app;
+    }
+
+    private static bool IsHealthy(ClusterState? cluster, Location.MailboxServer server)
+        => cluster is not null
+            && cluster.Destinations.TryGetValue(server.Fqdn, out var destination)
+            && destination.Health.Active != DestinationHealth.Unhealthy
+            && destination.Health.Passive != DestinationHealth.Unhealthy;
 }

@@ -9,12 +9,19 @@ namespace CasGateway.EndToEnd.Routing;
 /// Issue 3: each protocol family's hints, shaped as its real client sends them, land on the right backend with the
 /// path and body intact. alice (caller) is on mbx1; bob on mbx2; the OAB is served by a mailbox on mbx2.
 /// </summary>
-public sealed class FamilyRoutingTests : IAsyncLifetime
+/// <summary>The deployment the family routing tests share (they only read it).</summary>
+public sealed class FamilyDeployment : IAsyncLifetime
 {
     public static readonly Guid OabGuid = Guid.Parse("0ab00000-1111-4222-8333-444455556666");
     private TestTopology _topology = null!;
     private TestGateway _gateway = null!;
     private HttpClient _client = null!;
+
+    public TestTopology Topology => _topology;
+
+    public TestGateway Gateway => _gateway;
+
+    public HttpClient Client => _client;
 
     public async Task InitializeAsync()
     {
@@ -22,7 +29,11 @@ public sealed class FamilyRoutingTests : IAsyncLifetime
         _topology.Directory.AddMailbox("oab-generator@contoso.com", "DB02", withPassword: false);
         _topology.Directory.OfflineAddressBooks[OabGuid] = "oab-generator@contoso.com";
         _topology.Directory.Save();
-        _gateway = await TestGateway.StartAsync(_topology, new Dictionary<string, string?> { ["Gateway:Site"] = "Site1" });
+        _gateway = await TestGateway.StartAsync(_topology, new Dictionary<string, string?>
+        {
+            ["Gateway:Site"] = "Site1",
+            ["Gateway:Authentication:AdminUsers:0"] = "alice@contoso.com",
+        });
         _client = _gateway.CreateClient();
     }
 
@@ -32,6 +43,16 @@ public sealed class FamilyRoutingTests : IAsyncLifetime
         await _gateway.DisposeAsync();
         await _topology.DisposeAsync();
     }
+
+}
+
+public sealed class FamilyRoutingTests(FamilyDeployment deployment) : IClassFixture<FamilyDeployment>
+{
+    private TestTopology _topology => deployment.Topology;
+
+    private TestGateway _gateway => deployment.Gateway;
+
+    private HttpClient _client => deployment.Client;
 
     /// <summary>family row: method, path+query, extra headers ("Name: value" lines), body, expected server, expected mailbox.</summary>
     public static TheoryData<string, string, string, string, string?, string, string> Rows()
@@ -107,8 +128,11 @@ public sealed class FamilyRoutingTests : IAsyncLifetime
 
         using var response = await _client.SendAsync(request);
         var answer = await response.ReadAnswerAsync();
+        var explained = await _client.ExplainAsync(request, "alice@contoso.com", _topology.Directory.Mailbox("alice@contoso.com"));
 
         Assert.True($"{server}.contoso.com" == answer.Server, $"{row}: went to {answer.Server}");
+        Assert.Equal(answer.Server, explained.Target);
+        Assert.Equal("Proxy", explained.Decision);
         Assert.Equal(mailbox.Length == 0 ? "" : $"{mailbox}@contoso.com", answer.Mailbox);
         Assert.Equal(method, answer.Method);
         var expectedPath = path.Split('?')[0];
@@ -163,6 +187,9 @@ public sealed class FamilyRoutingTests : IAsyncLifetime
         using var response = await _client.SendAsync(request);
         Assert.True(status == response.StatusCode, $"{row}: got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         Assert.Equal(before, BackendRequests());
+        var explained = await _client.ExplainAsync(request, "alice@contoso.com", _topology.Directory.Mailbox("alice@contoso.com"));
+        Assert.Equal("Reject", explained.Decision);
+        Assert.Equal((int)status, explained.Status);
     }
 
     [Fact]

@@ -8,15 +8,22 @@ namespace CasGateway.EndToEnd.Routing;
 /// Site1 (gateway A): mbx1, mbx2, ex2010-a + its front end fe2010-a (external URL), fe2007 + ex2007.
 /// Site2 (gateway B): mbx3, ex2010-b + its front end fe2010-b (no external URL). Plus one cloud mailbox.
 /// </summary>
-public sealed class SiteVersionRoutingTests : IAsyncLifetime
+/// <summary>The two-site deployment the decision-table tests share (they only read it).</summary>
+public sealed class SiteVersionDeployment : IAsyncLifetime
 {
-    private const string ParisOwa = "https://mail.paris.contoso.com/owa";
-    private const string RedmondOwa = "https://mail.contoso.com/owa";
+    public const string ParisOwa = "https://mail.paris.contoso.com/owa";
+    public const string RedmondOwa = "https://mail.contoso.com/owa";
     private TestTopology _topology = null!;
     private TestGateway _siteA = null!;
     private TestGateway _siteB = null!;
     private HttpClient _a = null!;
     private HttpClient _b = null!;
+
+    public TestTopology Topology => _topology;
+
+    public HttpClient A => _a;
+
+    public HttpClient B => _b;
 
     public async Task InitializeAsync()
     {
@@ -45,6 +52,7 @@ public sealed class SiteVersionRoutingTests : IAsyncLifetime
             ["Gateway:Site"] = "Site1",
             ["Gateway:Routing:Sites:Site2:ExternalUrls:Owa"] = ParisOwa,
             ["Gateway:Routing:LegacyNamespace"] = "https://legacy.contoso.com",
+            ["Gateway:Authentication:AdminUsers:0"] = "alice@contoso.com",
         });
         _siteB = await TestGateway.StartAsync(_topology, new Dictionary<string, string?>
         {
@@ -52,6 +60,7 @@ public sealed class SiteVersionRoutingTests : IAsyncLifetime
             ["Gateway:Site"] = "Site2",
             ["Gateway:Routing:Sites:Site1:ExternalUrls:Owa"] = RedmondOwa,
             ["Gateway:Routing:Sites:Site1:ExternalUrls:Ecp"] = "https://mail.contoso.com/ecp",
+            ["Gateway:Authentication:AdminUsers:0"] = "alice@contoso.com",
         });
         _a = _siteA.CreateClient();
         _b = _siteB.CreateClient();
@@ -65,6 +74,19 @@ public sealed class SiteVersionRoutingTests : IAsyncLifetime
         await _siteB.DisposeAsync();
         await _topology.DisposeAsync();
     }
+
+}
+
+public sealed class SiteVersionRoutingTests(SiteVersionDeployment deployment) : IClassFixture<SiteVersionDeployment>
+{
+    private const string ParisOwa = SiteVersionDeployment.ParisOwa;
+    private const string RedmondOwa = SiteVersionDeployment.RedmondOwa;
+
+    private TestTopology _topology => deployment.Topology;
+
+    private HttpClient _a => deployment.A;
+
+    private HttpClient _b => deployment.B;
 
     /// <summary>
     /// gateway, mailbox, family request (method path [headers]), expected: "proxy:&lt;server&gt;" or "&lt;status&gt; &lt;Location or body fragment&gt;".
@@ -116,21 +138,28 @@ public sealed class SiteVersionRoutingTests : IAsyncLifetime
     [MemberData(nameof(Cells))]
     public async Task Each_cell_of_the_decision_table(string gateway, string mailbox, string family, string request, string expected)
     {
-        using var response = await SendAsync(gateway == "A" ? _a : _b, mailbox, request);
+        var client = gateway == "A" ? _a : _b;
+        using var message = Build(mailbox, request);
+        using var response = await client.SendAsync(message);
         var body = await response.Content.ReadAsStringAsync();
-        var context = $"{family} for {mailbox} via {gateway}: {(int)response.StatusCode} {response.Headers.Location} {body}";
+        var explained = await client.ExplainAsync(message, "alice@contoso.com", _topology.Directory.Mailbox("alice@contoso.com"));
+        var context = $"{family} for {mailbox} via {gateway}: {(int)response.StatusCode} {response.Headers.Location} {body}; explained {explained}";
         if (expected.StartsWith("proxy:", StringComparison.Ordinal))
         {
             Assert.True(response.StatusCode == HttpStatusCode.OK, context);
             Assert.Contains($"\"server\": \"{expected[6..]}.contoso.com\"", body, StringComparison.Ordinal);
+            Assert.Equal($"{expected[6..]}.contoso.com", explained.Target);
+            Assert.Contains(explained.Decision, new[] { "Proxy", "ProxyAcrossSites" });
             return;
         }
+        Assert.True(explained.Status == (int)response.StatusCode, context);
         var (status, detail) = (int.Parse(expected[..3], System.Globalization.CultureInfo.InvariantCulture), expected[4..]);
         Assert.True(status == (int)response.StatusCode, context);
         switch (status)
         {
             case 302:
                 Assert.Equal(detail, response.Headers.Location?.OriginalString);
+                Assert.Equal(detail, explained.Target);
                 break;
             case 451:
                 Assert.Equal(detail, response.Headers.GetValues("X-MS-Location").Single());
@@ -144,18 +173,23 @@ public sealed class SiteVersionRoutingTests : IAsyncLifetime
     [Fact]
     public async Task No_healthy_front_end_of_the_needed_version_is_a_404_saying_so()
     {
-        await using var probing = await TestGateway.StartAsync(_topology, new Dictionary<string, string?>
+        // Its own deployment: this test stops a front end.
+        var own = new SiteVersionDeployment();
+        await own.InitializeAsync();
+        await using var cleanup = own;
+        var topology = own.Topology;
+        await using var probing = await TestGateway.StartAsync(topology, new Dictionary<string, string?>
         {
             ["Gateway:Site"] = "Site1",
             ["Gateway:Routing:LegacyNamespace"] = "https://legacy.contoso.com",
             ["Gateway:Backend:Health:ActiveInterval"] = "00:00:01",
         });
         using var client = probing.CreateClient();
-        await _topology.StopServerAsync("fe2007.contoso.com");
+        await topology.StopServerAsync("fe2007.contoso.com");
         var status = await RequestPath.RequestPathTests.PollAsync(
             async () =>
             {
-                using var response = await SendAsync(client, "legacy07", "POST /Microsoft-Server-ActiveSync?Cmd=Sync");
+                using var response = await client.SendAsync(Build(topology, "legacy07", "POST /Microsoft-Server-ActiveSync?Cmd=Sync"));
                 return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
             },
             r => r.StatusCode == HttpStatusCode.NotFound,
@@ -164,7 +198,7 @@ public sealed class SiteVersionRoutingTests : IAsyncLifetime
         Assert.Contains("No healthy front end of version 8.3", status.Body, StringComparison.Ordinal);
 
         // OWA does not need the front end: it still goes to the legacy namespace.
-        using var owa = await SendAsync(client, "legacy07", "GET /owa/legacy07@contoso.com/");
+        using var owa = await client.SendAsync(Build(topology, "legacy07", "GET /owa/legacy07@contoso.com/"));
         Assert.Equal(HttpStatusCode.Found, owa.StatusCode);
     }
 
@@ -206,14 +240,14 @@ public sealed class SiteVersionRoutingTests : IAsyncLifetime
         Assert.Null(response.Headers.Location);
     }
 
-    private Task<HttpResponseMessage> SendAsync(HttpClient client, string mailbox, string request) => client.SendAsync(Build(mailbox, request));
+    private HttpRequestMessage Build(string mailbox, string request) => Build(_topology, mailbox, request);
 
-    private HttpRequestMessage Build(string mailbox, string request)
+    private static HttpRequestMessage Build(TestTopology topology, string mailbox, string request)
     {
         var parts = request.Split(' ', 2);
-        var target = _topology.Directory.Mailbox($"{mailbox}@contoso.com");
+        var target = topology.Directory.Mailbox($"{mailbox}@contoso.com");
         var message = new HttpRequestMessage(new HttpMethod(parts[0]), parts[1].Replace("{guid}", target.Guid.ToString(), StringComparison.Ordinal));
-        message.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox("alice@contoso.com"));
+        message.Headers.Authorization = TestGateway.Basic(topology.Directory.Mailbox("alice@contoso.com"));
         if (!parts[1].Contains($"{mailbox}@contoso.com", StringComparison.Ordinal) && !parts[1].Contains("{guid}", StringComparison.Ordinal))
         {
             message.Headers.Add("X-AnchorMailbox", target.Address);
