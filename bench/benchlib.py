@@ -10,8 +10,9 @@ Subcommands:
   record TOOL OUT LOG SCENARIO TARGET ROUND TICKS0 TICKS1 BTICKS0 BTICKS1
                                     parse one load run and print it as one JSON line, with CPU per request
   brief JSONLINE                    one line summary of a record
-  count-conns PORT                  established TCP connections towards 127.0.0.1:PORT (proxy -> backend)
-  watch-conns PORT SECONDS          sample count-conns every 250 ms for SECONDS, print the peak
+  count-conns PORT [PID]            established TCP connections towards 127.0.0.1:PORT (owned by PID and its
+                                    descendants when given: that proxy's backend connections)
+  watch-conns PORT SECONDS [PID]    sample count-conns every 250 ms for SECONDS, print the peak
   report RAW.jsonl META.json OUT_MD OUT_JSON
                                     medians over rounds, ratios, Markdown + JSON, printed to stdout
 """
@@ -77,17 +78,39 @@ def rss_kb(root):
     return total
 
 
-def count_conns(port):
-    """Established TCP sockets whose remote end is 127.0.0.1:port (the proxies' side of backend connections)."""
-    want = f"0100007F:{int(port):04X}"
+def _socket_inodes(root):
+    inodes = set()
+    for pid in _tree(root):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    return inodes
+
+
+def count_conns(port, pid=None):
+    """Established TCP sockets whose remote end is 127.0.0.1:port, owned by pid (and its descendants) when given:
+    the proxy's side of its backend connections, not other proxies' idle pools."""
+    # IPv4, and IPv4-mapped IPv6 (.NET connects with dual-mode sockets: ::ffff:127.0.0.1 in /proc/net/tcp6).
+    wants = {"/proc/net/tcp": f"0100007F:{int(port):04X}",
+             "/proc/net/tcp6": f"0000000000000000FFFF00000100007F:{int(port):04X}"}
+    owned = _socket_inodes(pid) if pid else None
     n = 0
-    for table in ("/proc/net/tcp",):
+    for table, want in wants.items():
         try:
             with open(table) as f:
                 next(f)
                 for line in f:
                     parts = line.split()
-                    if parts[2] == want and parts[3] == "01":  # 01 = ESTABLISHED
+                    # parts[2] = remote address, parts[3] = state (01 = ESTABLISHED), parts[9] = inode
+                    if parts[2] == want and parts[3] == "01" and (owned is None or parts[9] in owned):
                         n += 1
         except OSError:
             pass
@@ -383,12 +406,13 @@ def main(argv):
         r = json.loads(args[0])
         print(f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}")
     elif cmd == "count-conns":
-        print(count_conns(args[0]))
+        print(count_conns(args[0], args[1] if len(args) > 1 else None))
     elif cmd == "watch-conns":
         end = time.monotonic() + float(args[1])
+        pid = args[2] if len(args) > 2 else None
         peak = 0
         while time.monotonic() < end:
-            peak = max(peak, count_conns(args[0]))
+            peak = max(peak, count_conns(args[0], pid))
             time.sleep(0.25)
         print(peak)
     elif cmd == "report":

@@ -4,7 +4,7 @@
 #
 #   bench/run.sh --quick     one round, 4 s per target and scenario, 1,000 idle connections (< 3 minutes)
 #   bench/run.sh             full mode: 3 rounds, 15 s per target and scenario, 10,000 idle connections,
-#                            5,000 busy clients (about 15 minutes on 2 cores with the gateway)
+#                            5,000 busy clients (about 15 minutes on 2 cores, nearer 20 with the gateway)
 #
 # Options: --quick | --full, --rounds N, --duration S, --connections N, --idle N, --busy N,
 #          --targets LIST (comma separated: direct,nginx,haproxy,bare-yarp,gateway), --no-install, --no-build,
@@ -422,7 +422,7 @@ done
 for t in "${LOAD_ORDER[@]}"; do
   [[ $t == direct ]] && continue
   log "backend connections at $BUSY_CLIENTS busy clients: $t"
-  "$PY" "$LIB" watch-conns "$BACKEND_PORT" "$(( BUSY_SECONDS + 1 ))" >"$TMP/peak" &
+  "$PY" "$LIB" watch-conns "$BACKEND_PORT" "$(( BUSY_SECONDS + 1 ))" "${PID_OF[$t]}" >"$TMP/peak" &
   watcher=$!
   timeout $(( BUSY_SECONDS + 60 )) wrk -t"$THREADS" -c"$BUSY_CLIENTS" -d"${BUSY_SECONDS}s" --timeout 10s \
     -H "$BENCH_AUTH_HEADER" "${URL_OF[$t]}owa/" >"$TMP/busy-$t.out" 2>&1 || true

@@ -39,13 +39,22 @@ public sealed class TestGateway : IAsyncDisposable
         return StartAsync(settings, topology.GatewayCertificate, services);
     }
 
-    public static async Task<TestGateway> StartAsync(
+    public static Task<TestGateway> StartAsync(
         IDictionary<string, string?> settings,
         X509Certificate2 expectedCertificate,
         Action<IServiceCollection>? services = null)
     {
         var args = new List<string> { "--contentRoot", AppContext.BaseDirectory, "--environment", "Production" };
         args.AddRange(settings.Where(kv => kv.Value is not null).Select(kv => $"--{kv.Key}={kv.Value}"));
+        return StartWithArgsAsync(args, expectedCertificate, services);
+    }
+
+    /// <summary>Starts on a content root whose appsettings.json the test edits while the gateway runs.</summary>
+    public static Task<TestGateway> StartAsync(GatewaySettingsFile file, X509Certificate2 expectedCertificate)
+        => StartWithArgsAsync(["--contentRoot", file.Folder, "--environment", "Production"], expectedCertificate, null);
+
+    private static async Task<TestGateway> StartWithArgsAsync(List<string> args, X509Certificate2 expectedCertificate, Action<IServiceCollection>? services)
+    {
         var builder = GatewayApp.CreateBuilder([.. args]);
         services?.Invoke(builder.Services);
         var app = GatewayApp.Build(builder);
@@ -54,10 +63,10 @@ public sealed class TestGateway : IAsyncDisposable
         return new TestGateway(app, address, expectedCertificate);
     }
 
-    /// <summary>An HTTP client that trusts exactly this gateway's certificate.</summary>
-    public HttpClient CreateClient(TimeSpan? timeout = null, int maxConnections = int.MaxValue, bool http2 = false)
+    /// <summary>An HTTP client that trusts exactly this gateway's certificate (and any extra ones given).</summary>
+    public HttpClient CreateClient(TimeSpan? timeout = null, int maxConnections = int.MaxValue, bool http2 = false, params X509Certificate2[] alsoTrusted)
     {
-        var expected = ServerCertificate.GetCertHashString(HashAlgorithmName.SHA256);
+        var trusted = alsoTrusted.Append(ServerCertificate).Select(c => c.GetCertHashString(HashAlgorithmName.SHA256)).ToHashSet();
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -67,7 +76,7 @@ public sealed class TestGateway : IAsyncDisposable
             {
                 TargetHost = "localhost",
                 RemoteCertificateValidationCallback = (_, cert, _, _) =>
-                    cert is not null && X509CertificateLoader.LoadCertificate(cert.GetRawCertData()).GetCertHashString(HashAlgorithmName.SHA256) == expected,
+                    cert is not null && trusted.Contains(X509CertificateLoader.LoadCertificate(cert.GetRawCertData()).GetCertHashString(HashAlgorithmName.SHA256)),
             },
         };
         var client = new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(30) };
