@@ -5,7 +5,7 @@ using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Listeners;
 using CasGateway.Location;
-using Serilog;
+using CasGateway.Observability;
 
 namespace CasGateway;
 
@@ -15,10 +15,7 @@ public static class GatewayApp
     public static WebApplicationBuilder CreateBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.Services.AddSerilog((services, logger) => logger
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+        builder.AddObservability();
         builder.Services.AddValidatedOptions<GatewayOptions>(GatewayOptions.Section);
         builder.AddDemo();
         builder.AddListeners();
@@ -32,9 +29,11 @@ public static class GatewayApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        app.UseProtocolLog();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMailboxRoutes();
+        app.MapMetrics();
         return app;
     }
 }

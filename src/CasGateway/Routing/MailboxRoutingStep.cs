@@ -3,6 +3,7 @@ using CasGateway.Anchoring;
 using CasGateway.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Location;
+using CasGateway.Observability;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
 
@@ -126,6 +127,7 @@ public sealed class MailboxRoutingStep(
 
         MailboxLocation? location;
         var started = Stopwatch.GetTimestamp();
+        var span = GatewayTracing.StartLocate();
         try
         {
             (location, decision.FromCache) = await locations.LocateAsync(anchor, context.RequestAborted);
@@ -139,6 +141,7 @@ public sealed class MailboxRoutingStep(
         finally
         {
             decision.LocatorLatency = Stopwatch.GetElapsedTime(started);
+            GatewayTracing.EndLocate(span, decision.FromCache);
         }
         if (location is null)
         {

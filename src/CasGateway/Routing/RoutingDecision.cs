@@ -40,6 +40,9 @@ public sealed class RoutingDecision
     /// <summary>The path the family's cookie is scoped to, e.g. <c>/owa</c>.</summary>
     public string CookiePath { get; set; } = "/";
 
+    /// <summary>How many times the request was sent again to another server.</summary>
+    public int RetryCount { get; set; }
+
     /// <summary>Short code of why the request was refused, if it was.</summary>
     public string? ErrorCode { get; set; }
 }
