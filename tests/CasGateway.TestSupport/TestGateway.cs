@@ -29,25 +29,28 @@ public sealed class TestGateway : IAsyncDisposable
     public static Task<TestGateway> StartAsync(
         TestTopology topology,
         IDictionary<string, string?>? overrides = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var settings = topology.GatewaySettings();
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
-        return StartAsync(settings, topology.GatewayCertificate, services);
+        return StartAsync(settings, topology.GatewayCertificate, services, configure);
     }
 
     public static async Task<TestGateway> StartAsync(
         IDictionary<string, string?> settings,
         X509Certificate2 expectedCertificate,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var args = new List<string> { "--contentRoot", AppContext.BaseDirectory, "--environment", "Production" };
         args.AddRange(settings.Where(kv => kv.Value is not null).Select(kv => $"--{kv.Key}={kv.Value}"));
         var builder = GatewayApp.CreateBuilder([.. args]);
         services?.Invoke(builder.Services);
+        configure?.Invoke(builder);
         var app = GatewayApp.Build(builder);
         await app.StartAsync();
         var address = new Uri(app.Urls.First());
