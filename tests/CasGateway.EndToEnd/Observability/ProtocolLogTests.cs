@@ -232,4 +232,39 @@ public sealed class ProtocolLogTests : IAsyncLifetime
         Assert.False(byPath["/owa/"].Properties.ContainsKey("UrlQuery"));
         Assert.DoesNotContain("secret-ish", _log.RenderAll(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Cross_site_and_any_server_requests_name_the_server_that_answered()
+    {
+        await StopGatewayAsync();
+        _client.Dispose();
+        await _topology.AddServerAsync("mbx3.contoso.com", "Site2", "15.1.2507.6");
+        _topology.Directory.Databases.Add(("DB03", Guid.NewGuid(), ["mbx3.contoso.com"], "mbx3.contoso.com"));
+        _topology.Directory.AddMailbox("dave@contoso.com", "DB03");
+        _topology.Directory.Save();
+        await StartGatewayAsync(new() { ["Gateway:Site"] = "Site1" });
+
+        using var remote = Request(HttpMethod.Get, "/owa/", "dave@contoso.com");
+        Assert.Equal("mbx3.contoso.com", (await (await _client.SendAsync(remote)).ReadAnswerAsync()).Server);
+        using var local = Request(HttpMethod.Get, "/owa/");
+        (await _client.SendAsync(local)).Dispose();
+        using var anyServer = Request(HttpMethod.Get, "/powershell/");
+        var answeredBy = (await (await _client.SendAsync(anyServer)).ReadAnswerAsync()).Server;
+        await StopGatewayAsync();
+
+        var dave = Assert.Single(_log.ProtocolEvents, e => (string?)V(e, "AuthenticatedUser") == "dave@contoso.com");
+        Assert.Equal("CrossSiteProxy", V(dave, "ProxyAction"));
+        Assert.Equal("Site2", V(dave, "TargetSite"));
+        Assert.Equal("15.1.2507.6", V(dave, "TargetServerVersion"));
+        var alice = Assert.Single(_log.ProtocolEvents, e => (string?)V(e, "UrlStem") == "/owa/" && (string?)V(e, "AuthenticatedUser") == "alice@contoso.com");
+        Assert.Equal("Proxy", V(alice, "ProxyAction"));
+        var powershell = Assert.Single(_log.ProtocolEvents, e => (string?)V(e, "UrlStem") == "/powershell/");
+        Assert.Equal("PowerShell", V(powershell, "Protocol"));
+        Assert.Equal("AnyServer", V(powershell, "RoutingType"));
+        Assert.Equal("Proxy", V(powershell, "ProxyAction"));
+        Assert.Equal(answeredBy, V(powershell, "TargetServer"));
+        Assert.Equal("Site1", V(powershell, "TargetSite"));
+        Assert.Null(V(powershell, "AnchorMailbox"));
+        Assert.Null(V(powershell, "ServerLocatorLatency"));
+    }
 }
