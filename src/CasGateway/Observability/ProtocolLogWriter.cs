@@ -6,6 +6,7 @@ using CasGateway.Configuration;
 using CasGateway.Location;
 using CasGateway.Routing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Serilog.Events;
 using Serilog.Parsing;
 using Yarp.ReverseProxy.Forwarder;
@@ -90,14 +91,14 @@ internal sealed class ProtocolLogWriter
             Property("DateTime", record.StartedAt.ToString("o", CultureInfo.InvariantCulture)),
             Property("RequestId", context.TraceIdentifier),
             Property("TraceId", record.Activity?.TraceId.ToHexString()),
-            Property("ClientRequestId", Capped(request.Headers["client-request-id"].ToString())),
+            Property("ClientRequestId", HeaderText(request.Headers["client-request-id"])),
             Property("Protocol", protocol),
             Property("Method", request.Method),
             Property("UrlHost", Capped(request.Host.Host)),
             Property("UrlStem", request.PathBase.Add(request.Path).Value),
             Property("ClientIpAddress", remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString()),
             Property("ClientPort", context.Connection.RemotePort),
-            Property("UserAgent", Capped(request.Headers.UserAgent.ToString())),
+            Property("UserAgent", HeaderText(request.Headers.UserAgent)),
             Property("AuthenticationType", GatewayClaims.MethodOf(user)),
             Property("IsAuthenticated", user.Identity?.IsAuthenticated == true),
             Property("AuthenticatedUser", user.Identity?.IsAuthenticated == true ? GatewayClaims.AddressOf(user) ?? user.Identity.Name : null),
@@ -190,6 +191,9 @@ internal sealed class ProtocolLogWriter
     };
 
     private static string? Capped(string? text) => text is { Length: > MaxHeaderText } ? text[..MaxHeaderText] : text;
+
+    /// <summary>A header's value, capped; null when the client did not send it.</summary>
+    private static string? HeaderText(StringValues values) => values.Count == 0 ? null : Capped(values.ToString());
 
     private static double? Milliseconds(TimeSpan? time) => time is { } t ? Math.Round(t.TotalMilliseconds, 3) : null;
 

@@ -190,6 +190,7 @@ public sealed class ProtocolLogTests : IAsyncLifetime
         Assert.Equal("Owa", V(byPath["/owa/anonymous"], "Protocol"));
         Assert.Equal(false, V(byPath["/owa/anonymous"], "IsAuthenticated"));
         Assert.Null(V(byPath["/owa/anonymous"], "AuthenticatedUser"));
+        Assert.Null(V(byPath["/owa/anonymous"], "ClientRequestId"));
         Assert.Equal("AuthenticationFailed", V(byPath["/owa/wrong"], "ErrorCode"));
         Assert.All(new[] { byPath["/owa/anonymous"], byPath["/owa/wrong"] }, e => Assert.Equal("Rejected", V(e, "ProxyAction")));
         // Outside every family route the fallback policy still asks for credentials first.
