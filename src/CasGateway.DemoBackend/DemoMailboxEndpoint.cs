@@ -71,7 +71,8 @@ internal static class DemoMailboxEndpoint
             Authorization: request.Headers.Authorization.ToString(),
             Cookie: request.Headers.Cookie.ToString(),
             BodyBytes: bodyBytes,
-            BodySha256: Convert.ToHexString(hash.GetHashAndReset()));
+            BodySha256: Convert.ToHexString(hash.GetHashAndReset()),
+            TraceParent: request.Headers["traceparent"].ToString());
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(answer, DemoAnswer.JsonOptions) + "\n");
     }
@@ -106,7 +107,8 @@ public sealed record DemoAnswer(
     string Authorization,
     string Cookie,
     long BodyBytes,
-    string BodySha256)
+    string BodySha256,
+    string TraceParent)
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 }

@@ -5,8 +5,8 @@ using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Listeners;
 using CasGateway.Location;
+using CasGateway.Observability;
 using CasGateway.Routing;
-using Serilog;
 
 namespace CasGateway;
 
@@ -25,10 +25,7 @@ public static class GatewayApp
         var reloads = new ConfigurationReloadLog();
         GuardedJsonConfigurationSource.Install(builder.Configuration, args, reloads);
         builder.Services.AddSingleton(reloads);
-        builder.Services.AddSerilog((services, logger) => logger
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+        builder.AddObservability();
         builder.Services.AddValidatedOptions<GatewayOptions>(GatewayOptions.Section);
         builder.AddDemo();
         builder.AddListeners();
@@ -44,10 +41,12 @@ public static class GatewayApp
     {
         var app = builder.Build();
         app.Services.GetRequiredService<ConfigurationReloadLog>().Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Configuration"));
+        app.UseProtocolLog();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMailboxRoutes();
         app.MapExplain();
+        app.MapMetrics();
         return app;
     }
 }

@@ -67,17 +67,39 @@ public sealed class GatewaySettingsFile
     public static void Set(JsonObject root, string key, string value)
     {
         var parts = key.Split(':');
-        var node = root;
+        JsonNode node = root;
         foreach (var part in parts[..^1])
         {
-            if (node[part] is not JsonObject child)
-            {
-                child = new JsonObject();
-                node[part] = child;
-            }
-            node = child;
+            node = Child(node, part) ?? Add(node, part);
         }
-        node[parts[^1]] = value;
+        if (node is JsonArray array && int.TryParse(parts[^1], out var last) && last < array.Count)
+        {
+            array[last] = value;
+        }
+        else
+        {
+            node.AsObject()[parts[^1]] = value;
+        }
+    }
+
+    /// <summary>An existing object or array element, following JSON arrays by index as configuration does.</summary>
+    private static JsonNode? Child(JsonNode node, string part) => node switch
+    {
+        JsonArray array when int.TryParse(part, out var index) && index < array.Count && array[index] is JsonObject element => element,
+        JsonObject obj when obj[part] is JsonObject or JsonArray => obj[part],
+        _ => null,
+    };
+
+    private static JsonObject Add(JsonNode node, string part)
+    {
+        var child = new JsonObject();
+        if (node is JsonArray array && int.TryParse(part, out var index) && index == array.Count)
+        {
+            array.Add(child);
+            return child;
+        }
+        node.AsObject()[part] = child;
+        return child;
     }
 
     private void Save(JsonObject settings)

@@ -29,34 +29,41 @@ public sealed class TestGateway : IAsyncDisposable
     public static Task<TestGateway> StartAsync(
         TestTopology topology,
         IDictionary<string, string?>? overrides = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var settings = topology.GatewaySettings();
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
-        return StartAsync(settings, topology.GatewayCertificate, services);
+        return StartAsync(settings, topology.GatewayCertificate, services, configure);
     }
 
     public static Task<TestGateway> StartAsync(
         IDictionary<string, string?> settings,
         X509Certificate2 expectedCertificate,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var args = new List<string> { "--contentRoot", AppContext.BaseDirectory, "--environment", "Production" };
         args.AddRange(settings.Where(kv => kv.Value is not null).Select(kv => $"--{kv.Key}={kv.Value}"));
-        return StartWithArgsAsync(args, expectedCertificate, services);
+        return StartWithArgsAsync(args, expectedCertificate, services, configure);
     }
 
     /// <summary>Starts on a content root whose appsettings.json the test edits while the gateway runs.</summary>
     public static Task<TestGateway> StartAsync(GatewaySettingsFile file, X509Certificate2 expectedCertificate)
-        => StartWithArgsAsync(["--contentRoot", file.Folder, "--environment", "Production"], expectedCertificate, null);
+        => StartWithArgsAsync(["--contentRoot", file.Folder, "--environment", "Production"], expectedCertificate, null, null);
 
-    private static async Task<TestGateway> StartWithArgsAsync(List<string> args, X509Certificate2 expectedCertificate, Action<IServiceCollection>? services)
+    private static async Task<TestGateway> StartWithArgsAsync(
+        List<string> args,
+        X509Certificate2 expectedCertificate,
+        Action<IServiceCollection>? services,
+        Action<WebApplicationBuilder>? configure)
     {
         var builder = GatewayApp.CreateBuilder([.. args]);
         services?.Invoke(builder.Services);
+        configure?.Invoke(builder);
         var app = GatewayApp.Build(builder);
         await app.StartAsync();
         var address = new Uri(app.Urls.First());

@@ -124,7 +124,11 @@ public sealed class TestTopology : IAsyncDisposable
         ["Gateway:Backend:TrustedServerCertificateThumbprints:0"] = BackendCertificate.GetCertHashString(HashAlgorithmName.SHA256),
         ["Gateway:Backend:ConnectTimeout"] = "00:00:02",
         ["Serilog:MinimumLevel:Default"] = "Warning",
+        ["Serilog:WriteTo:File:Args:configure:0:Args:path"] = LogFilePattern,
     };
+
+    /// <summary>Where the gateway's rolling log files go (<c>casgateway-&lt;date&gt;.json</c>).</summary>
+    public string LogFilePattern => System.IO.Path.Combine(Folder, "logs", "casgateway-.json");
 
     public async ValueTask DisposeAsync()
     {

@@ -3,6 +3,7 @@ using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Listeners;
 using CasGateway.Location;
+using CasGateway.Observability;
 using CasGateway.Routing;
 
 namespace CasGateway.Configuration;
@@ -23,6 +24,8 @@ public static class GatewayConfiguration
         new(BackendCookieOptions.Section, typeof(BackendCookieOptions)),
         new(SiteRoutingOptions.Section, typeof(SiteRoutingOptions)),
         new(BackendOptions.Section, typeof(BackendOptions)),
+        new(ProtocolLogOptions.Section, typeof(ProtocolLogOptions)),
+        new(TelemetryOptions.Section, typeof(TelemetryOptions)),
     ];
 
     /// <summary>Every problem in <paramref name="configuration"/>; empty when it can be used.</summary>

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CasGateway.Listeners;
+using CasGateway.Observability;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -18,12 +19,19 @@ public sealed class BackendChannelFactory : ForwarderHttpClientFactory
     private readonly X509Certificate2Collection _trustedCas = [];
 
     private readonly TimeProvider _clock;
+    private readonly GatewayMetrics _metrics;
 
-    public BackendChannelFactory(IOptions<BackendOptions> options, IHostEnvironment environment, TimeProvider clock, ILogger<ForwarderHttpClientFactory> logger)
+    public BackendChannelFactory(
+        IOptions<BackendOptions> options,
+        IHostEnvironment environment,
+        TimeProvider clock,
+        GatewayMetrics metrics,
+        ILogger<ForwarderHttpClientFactory> logger)
         : base(logger)
     {
         _options = options.Value;
         _clock = clock;
+        _metrics = metrics;
         if (_options.ClientCertificate is { } client)
         {
             _clientCertificate = CertificateFiles.Load(
@@ -54,7 +62,7 @@ public sealed class BackendChannelFactory : ForwarderHttpClientFactory
     }
 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler)
-        => new BackendCircuitHandler(_options.Health, _clock) { InnerHandler = base.WrapHandler(context, handler) };
+        => new BackendCircuitHandler(_options.Health, _clock, _metrics) { InnerHandler = base.WrapHandler(context, handler) };
 
     private bool ValidateBackendCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {

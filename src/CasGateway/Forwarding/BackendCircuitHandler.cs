@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using CasGateway.Observability;
+using CircuitState = CasGateway.Observability.CircuitState;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Registry;
@@ -9,7 +11,7 @@ namespace CasGateway.Forwarding;
 /// One Polly circuit breaker per mailbox server, around connecting: once a server keeps refusing or timing out,
 /// requests to it fail at once (<see cref="BrokenCircuitException"/>) until a trial call succeeds.
 /// </summary>
-public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProvider clock) : DelegatingHandler
+public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProvider clock, GatewayMetrics metrics) : DelegatingHandler
 {
     private readonly ResiliencePipelineRegistry<string> _breakers = new();
 
@@ -35,12 +37,21 @@ public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProv
             MinimumThroughput = options.BreakerMinimumThroughput,
             SamplingDuration = options.BreakerSamplingDuration,
             BreakDuration = options.BreakerBreakDuration,
+            OnOpened = _ => Report(server, CircuitState.Open),
+            OnHalfOpened = _ => Report(server, CircuitState.HalfOpen),
+            OnClosed = _ => Report(server, CircuitState.Closed),
         });
         });
         return await breaker.ExecuteAsync(
             static (state, ct) => new ValueTask<HttpResponseMessage>(state.Handler.SendCoreAsync(state.Request, ct)),
             (Handler: this, Request: request),
             cancellationToken);
+    }
+
+    private ValueTask Report(string server, CircuitState state)
+    {
+        metrics.SetCircuitState(server, state);
+        return ValueTask.CompletedTask;
     }
 
     private Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, CancellationToken cancellationToken)

@@ -6,6 +6,7 @@ using CasGateway.Location;
 using CasGateway.Forwarding;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
+using CasGateway.Observability;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
@@ -24,13 +25,11 @@ public sealed partial class MailboxRoutingStep(
     RoutingRules rules,
     IOptions<GatewayOptions> gateway,
     IOptions<BackendOptions> backend,
+    GatewayMetrics metrics,
     ILogger<MailboxRoutingStep> logger)
 {
     public const string PreferServerAffinityHeader = "X-PreferServerAffinity";
 
-    /// <summary>Counts retries to another server (instrument <c>casgateway.backend.retries</c>).</summary>
-    private static readonly System.Diagnostics.Metrics.Counter<long> Retries =
-        new System.Diagnostics.Metrics.Meter("CasGateway.Routing").CreateCounter<long>("casgateway.backend.retries");
     private static readonly TimeSpan LocatorRetryAfter = TimeSpan.FromSeconds(5);
     private readonly string? _site = gateway.Value.Site;
     private readonly BackendRetryOptions _retry = backend.Value.Retry;
@@ -160,7 +159,7 @@ public sealed partial class MailboxRoutingStep(
             }
             decision.RetriesLeft--;
             decision.RetryCount++;
-            Retries.Add(1);
+            metrics.RecordRetry(decision.Family, failed ? "Unreachable" : "MountedElsewhere");
             var from = decision.Target!.Server.Fqdn;
             if (!await RetargetAsync(context, decision))
             {
@@ -319,6 +318,7 @@ public sealed partial class MailboxRoutingStep(
 
         MailboxLocation? location;
         var started = Stopwatch.GetTimestamp();
+        var span = GatewayTracing.StartLocate();
         try
         {
             (location, decision.FromCache) = await locations.LocateAsync(anchor, context.RequestAborted);
@@ -332,6 +332,7 @@ public sealed partial class MailboxRoutingStep(
         finally
         {
             decision.LocatorLatency = Stopwatch.GetElapsedTime(started);
+            GatewayTracing.EndLocate(span, decision.FromCache);
         }
         if (location is null)
         {

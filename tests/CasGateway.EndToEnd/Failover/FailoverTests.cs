@@ -201,7 +201,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
     private static string Describe(ConcurrentDictionary<string, int> outcomes)
         => string.Join(", ", outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}×{o.Value}"));
 
-    /// <summary>Counts the gateway's <c>casgateway.backend.retries</c> instrument.</summary>
+    /// <summary>Counts the gateway's <c>casgateway.retries</c> instrument.</summary>
     private sealed class RetryCounter : IDisposable
     {
         private readonly MeterListener _listener = new();
@@ -211,7 +211,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Name == "casgateway.backend.retries")
+                if (instrument.Name == "casgateway.retries")
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

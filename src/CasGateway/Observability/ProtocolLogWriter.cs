@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Globalization;
+using CasGateway.Anchoring;
+using CasGateway.Authentication;
+using CasGateway.Configuration;
+using CasGateway.Location;
+using CasGateway.Routing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Serilog.Events;
+using Serilog.Parsing;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace CasGateway.Observability;
+
+/// <summary>
+/// Turns one finished request into its protocol log event (field names in docs/protocol-log.md, Exchange's where it
+/// has one) and its request metrics. Only facts the gateway decided or measured are written: no header values other
+/// than the user agent and the client's request id, and the query string only where configuration allows it.
+/// </summary>
+internal sealed class ProtocolLogWriter
+{
+    public const string SourceContext = "CasGateway.ProtocolLog";
+    public const string NoFamily = "None";
+
+    private const int MaxHeaderText = 512;
+    private static readonly MessageTemplate Template = new MessageTemplateParser().Parse(
+        "{Method} {UrlStem} {HttpStatus} {ProxyAction} {TargetServer} {TotalRequestTime} ms");
+
+    private readonly Serilog.ILogger _logger;
+    private readonly GatewayMetrics _metrics;
+    private readonly IOptionsMonitor<ProtocolLogOptions> _options;
+    private readonly IMailboxLocator _locator;
+    private readonly string _node;
+    private readonly string? _site;
+
+    public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, IOptions<GatewayOptions> gateway)
+    {
+        _logger = logs.Logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, SourceContext);
+        _metrics = metrics;
+        _options = options;
+        _locator = locator;
+        _node = gateway.Value.NodeName;
+        _site = gateway.Value.Site;
+    }
+
+    public void Write(HttpContext context)
+    {
+        if (context.Features.Get<RequestRecord>() is not { } record)
+        {
+            return;
+        }
+        var ended = Stopwatch.GetTimestamp();
+        var decision = context.Features.Get<RoutingDecision>();
+        ProtocolFamily? family = decision?.Family ?? FamilyOfRoute(context);
+        var protocol = family?.ToString() ?? NoFamily;
+        var status = context.Response.StatusCode;
+        var forwarded = record.BackendSent != 0;
+        var server = TargetOf(context, decision);
+        var errorCode = ErrorCodeOf(context, decision, record, status);
+        var action = forwarded
+            ? (_site is not null && server is not null && !string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase) ? "CrossSiteProxy" : "Proxy")
+            : decision?.Action == RouteAction.Redirect ? "Redirect"
+            : errorCode is not null || status >= 400 ? "Rejected" : "Local";
+        var total = Stopwatch.GetElapsedTime(record.Started, ended);
+        var backendTotal = forwarded ? Stopwatch.GetElapsedTime(record.BackendSent, record.HandlerEnded) : (TimeSpan?)null;
+        var firstByte = forwarded && record.BackendFirstByte != 0 ? Stopwatch.GetElapsedTime(record.BackendSent, record.BackendFirstByte) : (TimeSpan?)null;
+        var located = decision is { Anchor: not null };
+
+        _metrics.RecordRequest(new RequestSummary(
+            protocol,
+            action,
+            status,
+            total,
+            CookieHit: located ? decision!.FromCookie : null,
+            CacheHit: located && !decision!.FromCookie ? decision.FromCache : null,
+            decision?.LocatorLatency ?? TimeSpan.Zero,
+            server?.Fqdn,
+            firstByte));
+
+        var level = status >= 500 ? LogEventLevel.Warning : LogEventLevel.Information;
+        if (!_logger.IsEnabled(level))
+        {
+            return;
+        }
+        var request = context.Request;
+        var user = context.User;
+        var remote = context.Connection.RemoteIpAddress;
+        var properties = new List<LogEventProperty>(40)
+        {
+            Property("DateTime", record.StartedAt.ToString("o", CultureInfo.InvariantCulture)),
+            Property("RequestId", context.TraceIdentifier),
+            Property("TraceId", record.Activity?.TraceId.ToHexString()),
+            Property("ClientRequestId", HeaderText(request.Headers["client-request-id"])),
+            Property("Protocol", protocol),
+            Property("Method", request.Method),
+            Property("UrlHost", Capped(request.Host.Host)),
+            Property("UrlStem", request.PathBase.Add(request.Path).Value),
+            Property("ClientIpAddress", remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString()),
+            Property("ClientPort", context.Connection.RemotePort),
+            Property("UserAgent", HeaderText(request.Headers.UserAgent)),
+            Property("AuthenticationType", GatewayClaims.MethodOf(user)),
+            Property("IsAuthenticated", user.Identity?.IsAuthenticated == true),
+            Property("AuthenticatedUser", user.Identity?.IsAuthenticated == true ? GatewayClaims.AddressOf(user) ?? user.Identity.Name : null),
+            Property("AnchorMailbox", decision?.Anchor?.Address),
+            Property("RoutingHint", decision?.HintSource),
+            Property("RoutingType", RoutingTypeOf(decision)),
+            Property("BackEndCookie", decision is null ? null : decision.FromCookie ? "Hit" : decision.CookieEntries.Count > 0 ? "Miss" : null),
+            Property("ProxyAction", action),
+            Property("RoutingRule", decision?.Rule),
+            Property("ErrorCode", errorCode),
+            Property("TargetServer", server?.Fqdn),
+            Property("TargetServerVersion", server?.Version.ToString()),
+            Property("TargetSite", server?.Site),
+            Property("Database", decision?.Target?.Database),
+            Property("ServerHostName", _node),
+            Property("HttpStatus", status),
+            Property("BackEndStatus", record.BackendStatus),
+            Property("RetryCount", decision?.RetryCount ?? 0),
+            Property("ServerLocatorLatency", located ? Milliseconds(decision!.LocatorLatency) : null),
+            Property("BackendConnectLatency", forwarded ? Milliseconds(record.BackendConnectWait) : null),
+            Property("BackendFirstByteLatency", Milliseconds(firstByte)),
+            Property("BackendTotalLatency", Milliseconds(backendTotal)),
+            Property("HttpProxyOverhead", Milliseconds(total - (backendTotal ?? TimeSpan.Zero))),
+            Property("TotalRequestTime", Milliseconds(total)),
+            Property("RequestBytes", record.RequestBody?.Count ?? 0),
+            Property("ResponseBytes", record.ResponseBody?.Count ?? 0),
+        };
+        if (_options.CurrentValue.KeepsQuery(family))
+        {
+            properties.Add(Property("UrlQuery", request.QueryString.Value ?? ""));
+        }
+        var span = record.Activity;
+        _logger.Write(new LogEvent(DateTimeOffset.UtcNow, level, null, Template, properties,
+            span?.TraceId ?? default, span?.SpanId ?? default));
+    }
+
+    private static ProtocolFamily? FamilyOfRoute(HttpContext context)
+        => context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is { } route && RouteMetadata.TryGetFamily(route.Config, out var family)
+            ? family
+            : null;
+
+    /// <summary>The chosen server: the routing decision's, or for "any server" requests the destination YARP picked.</summary>
+    private MailboxServer? TargetOf(HttpContext context, RoutingDecision? decision)
+    {
+        if (decision?.Target is { } target)
+        {
+            return target.Server;
+        }
+        if (context.Features.Get<IReverseProxyFeature>()?.ProxiedDestination?.DestinationId is not { } fqdn)
+        {
+            return null;
+        }
+        foreach (var server in _locator.Servers)
+        {
+            if (string.Equals(server.Fqdn, fqdn, StringComparison.OrdinalIgnoreCase))
+            {
+                return server;
+            }
+        }
+        return null;
+    }
+
+    private static string? ErrorCodeOf(HttpContext context, RoutingDecision? decision, RequestRecord record, int status)
+    {
+        if ((decision?.ErrorCode ?? record.ErrorCode) is { } code)
+        {
+            return code;
+        }
+        if (context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } failure)
+        {
+            return "Forwarder" + failure.Error;
+        }
+        return status switch
+        {
+            StatusCodes.Status401Unauthorized => context.Request.Headers.Authorization.Count == 0 ? "NoCredentials" : "AuthenticationFailed",
+            StatusCodes.Status403Forbidden => "Forbidden",
+            StatusCodes.Status404NotFound when context.GetEndpoint() is null => "NoRoute",
+            _ => null,
+        };
+    }
+
+    private static string? RoutingTypeOf(RoutingDecision? decision) => decision switch
+    {
+        null => null,
+        { FromCookie: true } => "BackEndCookie",
+        { Anchor: not null, FromCache: true } => "LocatorCache",
+        { Anchor: not null } => "Locator",
+        { HintSource: HintSources.TargetServer } => "TargetServer",
+        { HintSource: HintSources.AnyServer } => "AnyServer",
+        _ => null,
+    };
+
+    private static string? Capped(string? text) => text is { Length: > MaxHeaderText } ? text[..MaxHeaderText] : text;
+
+    /// <summary>A header's value, capped; null when the client did not send it.</summary>
+    private static string? HeaderText(StringValues values) => values.Count == 0 ? null : Capped(values.ToString());
+
+    private static double? Milliseconds(TimeSpan? time) => time is { } t ? Math.Round(t.TotalMilliseconds, 3) : null;
+
+    private static LogEventProperty Property(string name, object? value) => new(name, new ScalarValue(value));
+}

@@ -1,0 +1,147 @@
+using System.Net;
+using CasGateway.Anchoring;
+using CasGateway.Observability;
+using CasGateway.TestSupport;
+
+namespace CasGateway.EndToEnd.Observability;
+
+/// <summary>Issue 9: the Prometheus endpoint shows the gateway's meters with the values known traffic must give.</summary>
+public sealed class MetricsTests : IAsyncLifetime
+{
+    private TestTopology _topology = null!;
+    private TestGateway _gateway = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _topology = await TestTopology.StartAsync();
+        // No background health probes: the pool holds only the connections the counted requests opened.
+        _gateway = await TestGateway.StartAsync(_topology, new Dictionary<string, string?> { ["Gateway:Backend:Health:ActiveEnabled"] = "false" });
+        _client = _gateway.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _gateway.DisposeAsync();
+        await _topology.DisposeAsync();
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(string path, string user = "alice@contoso.com", string? cookie = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox(user));
+        if (cookie is not null)
+        {
+            request.Headers.Add("Cookie", cookie);
+        }
+        var response = await _client.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    /// <summary>
+    /// Scrapes until <paramref name="ready"/> holds: a request's metrics are recorded when its response has completed,
+    /// which can be a moment after the client has read it, and the exporter caches a scrape for a moment.
+    /// </summary>
+    private async Task<PrometheusText> ScrapeAsync(Func<PrometheusText, bool> ready)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            using var response = await _client.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+            if (ready(metrics))
+            {
+                return metrics;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                return metrics;
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Five_requests_for_alice_read_five_with_their_latencies_and_lookups()
+    {
+        string? cookie = null;
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await SendAsync("/owa/");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            cookie ??= response.Headers.GetValues("Set-Cookie").Select(v => v.Split(';')[0]).Single(v => v.StartsWith("X-BackEndCookie=", StringComparison.Ordinal));
+        }
+        using (var withCookie = await SendAsync("/owa/inbox", cookie: cookie))
+        {
+            Assert.Equal(HttpStatusCode.OK, withCookie.StatusCode);
+        }
+        using (var anonymous = await _client.GetAsync("/EWS/Exchange.asmx"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        var metrics = await ScrapeAsync(m => m.Sum("casgateway_requests_total", ("family", "Owa")) >= 6 && m.Has("casgateway_requests_total", ("family", "Ews")));
+        Assert.Equal(6, metrics.Sum("casgateway_requests_total", ("family", "Owa"), ("decision", "Proxy"), ("status", "200")));
+        Assert.Equal(1, metrics.Sum("casgateway_requests_total", ("family", "Ews"), ("decision", "Rejected"), ("status", "401")));
+        Assert.Equal(6, metrics.Sum("casgateway_request_duration_seconds_count", ("family", "Owa")));
+        Assert.True(metrics.Sum("casgateway_request_duration_seconds_sum", ("family", "Owa")) > 0);
+
+        // No cookie on the first five: one locator call, then the cache; the sixth carried the cookie.
+        Assert.Equal(5, metrics.Sum("casgateway_backend_cookie_lookups_total", ("result", "miss")));
+        Assert.Equal(1, metrics.Sum("casgateway_backend_cookie_lookups_total", ("result", "hit")));
+        Assert.Equal(1, metrics.Sum("casgateway_locator_cache_lookups_total", ("result", "miss")));
+        Assert.Equal(4, metrics.Sum("casgateway_locator_cache_lookups_total", ("result", "hit")));
+        Assert.Equal(1, metrics.Sum("casgateway_locate_duration_seconds_count", ("source", "locator")));
+        Assert.Equal(4, metrics.Sum("casgateway_locate_duration_seconds_count", ("source", "cache")));
+        Assert.Equal(6, metrics.Sum("casgateway_backend_time_to_first_byte_seconds_count", ("server", "mbx1.contoso.com")));
+        Assert.False(metrics.Has("casgateway_backend_time_to_first_byte_seconds_count", ("server", "mbx2.contoso.com")));
+
+        // Sequential requests share one pooled connection to mbx1, and the test's one connection to the gateway.
+        var mbx1Port = _topology.Backend("mbx1.contoso.com").BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(1, metrics.Sum("http_client_open_connections", ("server_port", mbx1Port)));
+        var gatewayPort = _gateway.BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(1, metrics.Sum("kestrel_active_connections", ("server_port", gatewayPort)));
+    }
+
+    [Fact]
+    public async Task Health_retry_and_circuit_breaker_hooks_show_up_with_their_values()
+    {
+        var hooks = _gateway.GetRequiredService<GatewayMetrics>();
+        hooks.SetComponentState("OwaProxy", ComponentHealth.Active);
+        hooks.SetComponentState("EwsProxy", ComponentHealth.Draining);
+        hooks.SetComponentState("ServerWideOffline", ComponentHealth.Inactive);
+        hooks.RecordRetry(ProtocolFamily.Owa, "DbMountedElsewhere");
+        hooks.RecordRetry(ProtocolFamily.Owa, "DbMountedElsewhere");
+        hooks.RecordRetry(ProtocolFamily.Mapi, "BackendUnreachable");
+        hooks.SetCircuitState("mbx2.contoso.com", CircuitState.Open);
+        hooks.SetCircuitState("mbx2.contoso.com", CircuitState.Open);
+        hooks.SetCircuitState("mbx1.contoso.com", CircuitState.HalfOpen);
+        hooks.SetCircuitState("mbx1.contoso.com", CircuitState.Closed);
+
+        var metrics = await ScrapeAsync(m => m.Has("casgateway_component_state"));
+        Assert.Equal(2, metrics.Sum("casgateway_component_state", ("component", "OwaProxy")));
+        Assert.Equal(1, metrics.Sum("casgateway_component_state", ("component", "EwsProxy")));
+        Assert.Equal(0, metrics.Sum("casgateway_component_state", ("component", "ServerWideOffline")));
+        Assert.True(metrics.Has("casgateway_component_state", ("component", "ServerWideOffline")));
+        Assert.Equal(2, metrics.Sum("casgateway_retries_total", ("family", "Owa"), ("reason", "DbMountedElsewhere")));
+        Assert.Equal(1, metrics.Sum("casgateway_retries_total", ("family", "Mapi"), ("reason", "BackendUnreachable")));
+        Assert.Equal(2, metrics.Sum("casgateway_circuit_breaker_state", ("server", "mbx2.contoso.com")));
+        Assert.Equal(0, metrics.Sum("casgateway_circuit_breaker_state", ("server", "mbx1.contoso.com")));
+        Assert.Equal(1, metrics.Sum("casgateway_circuit_breaker_transitions_total", ("server", "mbx2.contoso.com"), ("state", "Open")));
+        Assert.Equal(1, metrics.Sum("casgateway_circuit_breaker_transitions_total", ("server", "mbx1.contoso.com"), ("state", "HalfOpen")));
+        Assert.Equal(1, metrics.Sum("casgateway_circuit_breaker_transitions_total", ("server", "mbx1.contoso.com"), ("state", "Closed")));
+    }
+
+    [Fact]
+    public async Task Scrape_needs_no_credentials_and_is_logged_as_local()
+    {
+        using var response = await _client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Headers.WwwAuthenticate.FirstOrDefault());
+        var metrics = await ScrapeAsync(m => m.Has("casgateway_requests_total", ("family", "None")));
+        Assert.True(metrics.Sum("casgateway_requests_total", ("family", "None"), ("decision", "Local"), ("status", "200")) >= 1);
+    }
+}
