@@ -32,6 +32,7 @@ public static class GatewayApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        app.UseClientAddresses();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMailboxRoutes();
