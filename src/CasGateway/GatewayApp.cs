@@ -3,6 +3,7 @@ using CasGateway.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
+using CasGateway.Health;
 using CasGateway.Listeners;
 using CasGateway.Location;
 using Serilog;
@@ -26,6 +27,7 @@ public static class GatewayApp
         builder.AddAnchoring();
         builder.AddLocation();
         builder.AddForwarding();
+        builder.AddHealth();
         return builder;
     }
 
@@ -33,6 +35,7 @@ public static class GatewayApp
     {
         var app = builder.Build();
         app.UseClientAddresses();
+        app.UseHealth();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMailboxRoutes();

@@ -26,21 +26,30 @@ public sealed class TestGateway : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static Task<TestGateway> StartAsync(TestTopology topology, IDictionary<string, string?>? overrides = null)
+    /// <param name="configure">Runs after the gateway's own registrations, e.g. to decorate a service.</param>
+    public static Task<TestGateway> StartAsync(
+        TestTopology topology,
+        IDictionary<string, string?>? overrides = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var settings = topology.GatewaySettings();
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
-        return StartAsync(settings, topology.GatewayCertificate);
+        return StartAsync(settings, topology.GatewayCertificate, configure);
     }
 
-    public static async Task<TestGateway> StartAsync(IDictionary<string, string?> settings, X509Certificate2 expectedCertificate)
+    public static async Task<TestGateway> StartAsync(
+        IDictionary<string, string?> settings,
+        X509Certificate2 expectedCertificate,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var args = new List<string> { "--contentRoot", AppContext.BaseDirectory, "--environment", "Production" };
         args.AddRange(settings.Where(kv => kv.Value is not null).Select(kv => $"--{kv.Key}={kv.Value}"));
-        var app = GatewayApp.Build(GatewayApp.CreateBuilder([.. args]));
+        var builder = GatewayApp.CreateBuilder([.. args]);
+        configure?.Invoke(builder);
+        var app = GatewayApp.Build(builder);
         await app.StartAsync();
         var address = new Uri(app.Urls.First());
         return new TestGateway(app, address, expectedCertificate);
