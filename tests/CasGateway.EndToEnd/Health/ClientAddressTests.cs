@@ -64,6 +64,29 @@ public sealed class ClientAddressTests : IAsyncLifetime
         Assert.Equal("127.0.0.1", (await (await direct.SendAsync(plain)).ReadAnswerAsync()).IdentityClientIp);
     }
 
+    [Fact]
+    public async Task Haproxy_health_checks_take_a_drained_node_out_and_put_it_back()
+    {
+        var settings = HealthTestKit.Settings();
+        settings["Gateway:Listeners:ProxyProtocol:TrustedBalancers:0"] = "127.0.0.1";
+        await using var gateway = await TestGateway.StartAsync(_topology, settings);
+        await using var haproxy = await HaproxyProcess.StartAsync(_topology.Folder, gateway.BaseAddress.Port, healthChecks: true);
+        using var admin = gateway.CreateClient();
+        await HealthTestKit.EventuallyAsync(async () => await Record.ExceptionAsync(() => ServedAsync(haproxy.V2Port)) is null,
+            TimeSpan.FromSeconds(5), "HAProxy passing traffic");
+
+        await admin.SetStateAsync(_topology, "Owa", "Draining", reason: "balancer test");
+        await HealthTestKit.EventuallyAsync(() => haproxy.Log.Contains("Server gateway_v2/gateway is DOWN, reason: Layer7 wrong status, code: 503", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5), "HAProxy marking the node down");
+        var served = await Record.ExceptionAsync(() => ServedAsync(haproxy.V2Port));
+        Assert.True(served is HttpRequestException, $"served while down ({served?.Message}); HAProxy said:\n{haproxy.Log}");
+
+        await admin.SetStateAsync(_topology, "Owa", "Active", reason: "balancer test over");
+        await HealthTestKit.EventuallyAsync(() => haproxy.Log.Contains("Server gateway_v2/gateway is UP, reason: Layer7 check passed", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5), "HAProxy marking the node up again");
+        Assert.True(await ServedAsync(haproxy.V2Port));
+    }
+
     [Theory]
     [InlineData("127.0.0.1", "203.0.113.9", "203.0.113.9")]
     [InlineData("127.0.0.0/8", "198.51.100.7, 203.0.113.9", "203.0.113.9")]
@@ -83,6 +106,16 @@ public sealed class ClientAddressTests : IAsyncLifetime
 
         Assert.Equal(expected, answer.IdentityClientIp);
         Assert.Equal(expected, answer.ForwardedFor);
+    }
+
+    /// <summary>One request on a new connection through HAProxy, as a new client would make.</summary>
+    private async Task<bool> ServedAsync(int port)
+    {
+        using var client = ClientFrom(ClientAddress, port);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/owa/");
+        request.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox("alice@contoso.com"));
+        using var response = await client.SendAsync(request);
+        return (await response.ReadAnswerAsync()).IdentityClientIp == "127.0.0.2";
     }
 
     private static Dictionary<string, string?> LoggingTo(string log, string trustedBalancer) => new()

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -8,14 +9,17 @@ namespace CasGateway.EndToEnd.Health;
 /// <summary>
 /// HAProxy (Debian package) in TCP mode on 127.0.0.1, in front of the gateway: one frontend sending the PROXY
 /// protocol v2 (<c>send-proxy-v2</c>) and one sending v1 (<c>send-proxy</c>). TLS passes through untouched.
+/// Optionally the v2 backend health-checks the gateway's <c>/owa/healthcheck.htm</c> as a production setup would.
 /// </summary>
 public sealed class HaproxyProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly ConcurrentQueue<string> _log;
 
-    private HaproxyProcess(Process process, int v2Port, int v1Port)
+    private HaproxyProcess(Process process, ConcurrentQueue<string> log, int v2Port, int v1Port)
     {
         _process = process;
+        _log = log;
         V2Port = v2Port;
         V1Port = v1Port;
     }
@@ -24,17 +28,26 @@ public sealed class HaproxyProcess : IAsyncDisposable
 
     public int V1Port { get; }
 
-    public static async Task<HaproxyProcess> StartAsync(string folder, int gatewayPort)
+    /// <summary>What HAProxy printed (with health checks on: server state changes).</summary>
+    public string Log => string.Join('\n', _log);
+
+    public static async Task<HaproxyProcess> StartAsync(string folder, int gatewayPort, bool healthChecks = false)
     {
         var binary = new[] { "/usr/sbin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists)
             ?? throw new Xunit.Sdk.XunitException("HAProxy is not installed (apt-get install -y haproxy; tests/run.sh does it).");
         var v2 = HealthTestKit.FreePort();
         var v1 = HealthTestKit.FreePort();
         var config = Path.Combine(folder, "haproxy.cfg");
+        var check = healthChecks
+            ? "\n  option httpchk GET /owa/healthcheck.htm\n  http-check expect status 200\n  timeout check 2s"
+            : "";
+        var checkServer = healthChecks ? " check check-ssl verify none inter 200 fall 1 rise 1" : "";
         await File.WriteAllTextAsync(config, string.Create(CultureInfo.InvariantCulture, $"""
             global
               maxconn 500
+              log stderr format short local0 info
             defaults
+              log global
               mode tcp
               timeout connect 2s
               timeout client 30s
@@ -42,8 +55,8 @@ public sealed class HaproxyProcess : IAsyncDisposable
             frontend proxy_v2
               bind 127.0.0.1:{v2}
               default_backend gateway_v2
-            backend gateway_v2
-              server gateway 127.0.0.1:{gatewayPort} send-proxy-v2
+            backend gateway_v2{check}
+              server gateway 127.0.0.1:{gatewayPort} send-proxy-v2{checkServer}
             frontend proxy_v1
               bind 127.0.0.1:{v1}
               default_backend gateway_v1
@@ -56,10 +69,21 @@ public sealed class HaproxyProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
-        var haproxy = new HaproxyProcess(process, v2, v1);
+        var log = new ConcurrentQueue<string>();
+        var process = new Process { StartInfo = start };
+        DataReceivedEventHandler collect = (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                log.Enqueue(e.Data);
+            }
+        };
+        process.OutputDataReceived += collect;
+        process.ErrorDataReceived += collect;
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var haproxy = new HaproxyProcess(process, log, v2, v1);
         try
         {
             await HealthTestKit.EventuallyAsync(() => process.HasExited || (Accepts(v2) && Accepts(v1)), TimeSpan.FromSeconds(10), "HAProxy listening");
@@ -71,7 +95,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
         }
         if (process.HasExited)
         {
-            throw new Xunit.Sdk.XunitException($"HAProxy exited with {process.ExitCode}: {await stderr}");
+            throw new Xunit.Sdk.XunitException($"HAProxy exited with {process.ExitCode}: {haproxy.Log}");
         }
         return haproxy;
     }
