@@ -26,6 +26,7 @@ public sealed partial class DrainingHostLifetime(
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, StopNow));
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, StopNow));
         _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm));
+        lifetime.ApplicationStarted.Register(() => LogStarted(logger, drain.GracePeriod.TotalSeconds));
         return Task.CompletedTask;
     }
 
@@ -78,6 +79,9 @@ public sealed partial class DrainingHostLifetime(
         LogStopping(logger);
         lifetime.StopApplication();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Started. SIGTERM drains for {Seconds:0.#} s, then stops; Ctrl+C stops at once")]
+    private static partial void LogStarted(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SIGTERM: draining for {Seconds:0.#} s before stopping; a second SIGTERM exits at once")]
     private static partial void LogDraining(ILogger logger, double seconds);

@@ -15,6 +15,8 @@ public sealed class ClientAddressOptions
     [Required]
     public ProxyProtocolOptions ProxyProtocol { get; set; } = new();
 
+    public static bool IsValidTimeout(TimeSpan timeout) => timeout >= TimeSpan.FromMilliseconds(100) && timeout <= TimeSpan.FromMinutes(1);
+
     public static bool IsValidList(IEnumerable<string> entries) => entries.All(e => TryParseNetwork(e, out _));
 
     /// <summary>An address (<c>10.0.0.5</c>) or a network (<c>10.0.0.0/8</c>).</summary>
@@ -57,7 +59,6 @@ public sealed class ProxyProtocolOptions
     /// <summary>Balancers allowed to send a PROXY header: addresses or CIDR networks. Empty turns the PROXY protocol off.</summary>
     public List<string> TrustedBalancers { get; set; } = [];
 
-    /// <summary>How long a new connection may take to send its first bytes (the PROXY header or the TLS hello).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    /// <summary>How long a new connection may take to send its first bytes (the PROXY header or the TLS hello): 0.1-60 s.</summary>
     public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

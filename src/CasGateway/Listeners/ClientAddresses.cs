@@ -16,7 +16,9 @@ public static class ClientAddresses
             .Validate(o => ClientAddressOptions.IsValidList(o.TrustedProxies),
                 $"{ListenerOptions.Section}:TrustedProxies: every entry must be an IP address or a CIDR network.")
             .Validate(o => ClientAddressOptions.IsValidList(o.ProxyProtocol.TrustedBalancers),
-                $"{ListenerOptions.Section}:ProxyProtocol:TrustedBalancers: every entry must be an IP address or a CIDR network.");
+                $"{ListenerOptions.Section}:ProxyProtocol:TrustedBalancers: every entry must be an IP address or a CIDR network.")
+            .Validate(o => ClientAddressOptions.IsValidTimeout(o.ProxyProtocol.HeaderTimeout),
+                $"{ListenerOptions.Section}:ProxyProtocol:HeaderTimeout must be between 00:00:00.1 and 00:01:00.");
         services.AddSingleton<IClientListenerHook, ProxyProtocolMiddleware>();
         return services;
     }

@@ -7,8 +7,10 @@ namespace CasGateway.EndToEnd.Health;
 /// <summary>
 /// Issue 6: the client's real address behind a balancer — PROXY protocol from HAProxy in TCP mode (trusted or not),
 /// and <c>X-Forwarded-For</c> only from trusted proxies. The client connects from 127.0.0.2 so it is told apart
-/// from HAProxy, which reaches the gateway from 127.0.0.1.
+/// from HAProxy, which reaches the gateway from 127.0.0.1. Alone in its collection: the gateway's Serilog logger is
+/// the process-wide one, so a host started meanwhile by another test would take over the log file these tests read.
 /// </summary>
+[Collection(LoadSensitive.Name)]
 public sealed class ClientAddressTests : IAsyncLifetime
 {
     private static readonly IPAddress ClientAddress = IPAddress.Parse("127.0.0.2");
@@ -75,14 +77,16 @@ public sealed class ClientAddressTests : IAsyncLifetime
         await HealthTestKit.EventuallyAsync(async () => await Record.ExceptionAsync(() => ServedAsync(haproxy.V2Port)) is null,
             TimeSpan.FromSeconds(5), "HAProxy passing traffic");
 
+        var before = haproxy.LineCount;
         await admin.SetStateAsync(_topology, "Owa", "Draining", reason: "balancer test");
-        await HealthTestKit.EventuallyAsync(() => haproxy.Log.Contains("Server gateway_v2/gateway is DOWN, reason: Layer7 wrong status, code: 503", StringComparison.Ordinal),
+        await HealthTestKit.EventuallyAsync(() => haproxy.SaidSince(before, "Server gateway_v2/gateway is DOWN, reason: Layer7 wrong status, code: 503"),
             TimeSpan.FromSeconds(5), "HAProxy marking the node down");
         var served = await Record.ExceptionAsync(() => ServedAsync(haproxy.V2Port));
         Assert.True(served is HttpRequestException, $"served while down ({served?.Message}); HAProxy said:\n{haproxy.Log}");
 
+        before = haproxy.LineCount;
         await admin.SetStateAsync(_topology, "Owa", "Active", reason: "balancer test over");
-        await HealthTestKit.EventuallyAsync(() => haproxy.Log.Contains("Server gateway_v2/gateway is UP, reason: Layer7 check passed", StringComparison.Ordinal),
+        await HealthTestKit.EventuallyAsync(() => haproxy.SaidSince(before, "Server gateway_v2/gateway is UP, reason: Layer7 check passed"),
             TimeSpan.FromSeconds(5), "HAProxy marking the node up again");
         Assert.True(await ServedAsync(haproxy.V2Port));
     }

@@ -31,6 +31,12 @@ public sealed class HaproxyProcess : IAsyncDisposable
     /// <summary>What HAProxy printed (with health checks on: server state changes).</summary>
     public string Log => string.Join('\n', _log);
 
+    /// <summary>How many lines HAProxy has printed so far.</summary>
+    public int LineCount => _log.Count;
+
+    /// <summary>Whether a line printed after the first <paramref name="skip"/> contains <paramref name="text"/>.</summary>
+    public bool SaidSince(int skip, string text) => _log.Skip(skip).Any(line => line.Contains(text, StringComparison.Ordinal));
+
     public static async Task<HaproxyProcess> StartAsync(string folder, int gatewayPort, bool healthChecks = false)
     {
         var binary = new[] { "/usr/sbin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists)

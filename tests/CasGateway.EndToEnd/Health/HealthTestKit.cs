@@ -16,7 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CasGateway.EndToEnd.Health;
 
-/// <summary>Tests that run load or measure timings run alone, so other tests do not disturb their figures.</summary>
+/// <summary>Tests that run load, measure timings or read the gateway's log run alone, undisturbed by other tests.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class LoadSensitive
 {

@@ -68,6 +68,32 @@ public sealed class LongLivedRequestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Over_http2_a_held_ping_is_ended_with_503_when_the_grace_period_ends()
+    {
+        var alice = _topology.Directory.Mailbox("alice@contoso.com");
+        var registry = _gateway.GetRequiredService<LongLivedRequestRegistry>();
+        using var client = _gateway.CreateClient(http2: true);
+        using var body = new HeldOpenContent();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/Microsoft-Server-ActiveSync?Cmd=Ping&User=alice&DeviceId=DEV1&DeviceType=Phone")
+        {
+            Content = body,
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.Authorization = TestGateway.Basic(alice);
+        var sending = client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await HealthTestKit.EventuallyAsync(() => registry.Count == 1, TimeSpan.FromSeconds(10), "the ping registered");
+
+        var clock = Stopwatch.StartNew();
+        await _client.SetStateAsync(_topology, "ActiveSync", "Draining");
+        using var response = await sending.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.True(clock.Elapsed >= Grace * 0.9, $"ended after {clock.ElapsedMilliseconds} ms, before the grace period");
+    }
+
+    [Fact]
     public async Task A_long_lived_response_already_streaming_is_cut_when_the_grace_period_ends()
     {
         var alice = _topology.Directory.Mailbox("alice@contoso.com");
@@ -140,6 +166,30 @@ public sealed class LongLivedRequestTests : IAsyncLifetime
         Assert.True(emptied >= Grace * 0.5, $"closed after {emptied.TotalMilliseconds} ms, well before the grace period");
     }
 
+    [Fact]
+    public async Task After_the_grace_period_an_http2_connection_is_served_then_sent_away()
+    {
+        var drain = _gateway.GetRequiredService<DrainCoordinator>();
+        var connections = _gateway.GetRequiredService<ClientConnectionRegistry>();
+        using (var admin = new HttpClient(HealthTestKit.TrustingHandler(_topology.GatewayCertificate)) { BaseAddress = _gateway.BaseAddress })
+        {
+            admin.DefaultRequestHeaders.ConnectionClose = true;
+            await admin.SetStateAsync(_topology, "ServerWideOffline", "Draining");
+        }
+        await HealthTestKit.EventuallyAsync(() => drain.PhaseOf(ServerComponent.ServerWideOffline) == DrainPhase.Drained, Grace * 5, "grace period over");
+        await HealthTestKit.EventuallyAsync(() => connections.OpenConnections == 0, TimeSpan.FromSeconds(5), "no connection left");
+
+        using var client = _gateway.CreateClient(http2: true);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/owa/") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        request.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox("alice@contoso.com"));
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.Equal("mbx1.contoso.com", (await response.ReadAnswerAsync()).Server);
+
+        // The client keeps its connection pooled; the node's GOAWAY is what closes it.
+        await HealthTestKit.EventuallyAsync(() => connections.OpenConnections == 0, TimeSpan.FromSeconds(5), "the HTTP/2 connection closed by the node");
+    }
+
     private async Task<HttpResponseMessage> SyncAsync(string command)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/Microsoft-Server-ActiveSync?Cmd={command}&User=alice&DeviceId=DEV1&DeviceType=Phone")
@@ -148,5 +198,25 @@ public sealed class LongLivedRequestTests : IAsyncLifetime
         };
         request.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox("alice@contoso.com"));
         return await _client.SendAsync(request);
+    }
+
+    /// <summary>A request body that sends a few bytes, then stays open until the request is over, as a held Ping's may.</summary>
+    private sealed class HeldOpenContent : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+            => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            await stream.WriteAsync(new byte[] { 1, 2, 3, 4 }, cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }
