@@ -3,6 +3,7 @@ using CasGateway.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
+using CasGateway.Health;
 using CasGateway.Listeners;
 using CasGateway.Location;
 using CasGateway.Observability;
@@ -34,6 +35,7 @@ public static class GatewayApp
         builder.AddLocation();
         builder.AddRouting();
         builder.AddForwarding();
+        builder.AddHealth();
         return builder;
     }
 
@@ -41,7 +43,9 @@ public static class GatewayApp
     {
         var app = builder.Build();
         app.Services.GetRequiredService<ConfigurationReloadLog>().Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Configuration"));
+        app.UseClientAddresses();
         app.UseProtocolLog();
+        app.UseHealth();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMailboxRoutes();

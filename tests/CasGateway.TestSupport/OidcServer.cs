@@ -71,7 +71,8 @@ public sealed class OidcServer : IAsyncDisposable
         string? audience = null,
         string? issuer = null,
         DateTime? expires = null,
-        SecurityKey? signingKey = null)
+        SecurityKey? signingKey = null,
+        IEnumerable<Claim>? extraClaims = null)
     {
         var now = DateTime.UtcNow;
         var notBefore = expires is { } e && e < now ? e.AddHours(-1) : now.AddMinutes(-1);
@@ -91,6 +92,7 @@ public sealed class OidcServer : IAsyncDisposable
                 new Claim("ver", "2.0"),
                 // Microsoft.Identity.Web refuses web-API tokens that carry neither a scope nor an app role.
                 new Claim("scp", "EWS.AccessAsUser.All"),
+                .. extraClaims ?? [],
             ]),
             SigningCredentials = new SigningCredentials(signingKey ?? _signingKey, SecurityAlgorithms.RsaSha256),
         };

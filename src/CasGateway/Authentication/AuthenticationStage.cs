@@ -11,9 +11,6 @@ public static class AuthenticationStage
     /// <summary>The policy every family route requires: authenticated by any enabled scheme.</summary>
     public const string MailboxPolicy = "Mailbox";
 
-    /// <summary>The policy of the admin endpoints: authenticated, and a configured admin user or holder of the admin role.</summary>
-    public const string AdminPolicy = "GatewayAdmin";
-
     /// <summary>
     /// Bearer tokens through Microsoft.Identity.Web when <c>AzureAd:ClientId</c> is set, and Basic against the
     /// credential validator when enabled. Unauthenticated requests get one challenge per enabled scheme.
@@ -48,12 +45,6 @@ public static class AuthenticationStage
         var policy = new AuthorizationPolicyBuilder([.. schemes]).RequireAuthenticatedUser().Build();
         services.AddAuthorizationBuilder()
             .AddPolicy(MailboxPolicy, policy)
-            .AddPolicy(AdminPolicy, admin => admin
-                .AddAuthenticationSchemes([.. schemes])
-                .RequireAuthenticatedUser()
-                .RequireAssertion(context => context.User.IsInRole(settings.AdminRole)
-                    || context.User.HasClaim("roles", settings.AdminRole)
-                    || settings.AdminUsers.Contains(context.User.Identity?.Name ?? "", StringComparer.OrdinalIgnoreCase)))
             .SetFallbackPolicy(policy);
         return builder;
     }

@@ -19,13 +19,6 @@ public sealed class GatewayAuthenticationOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan CredentialCacheLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Users (as they sign in) allowed to use the admin endpoints.</summary>
-    public List<string> AdminUsers { get; set; } = [];
-
-    /// <summary>Role claim (bearer tokens) that grants the admin endpoints.</summary>
-    [Required]
-    public string AdminRole { get; set; } = "CasGateway.Admin";
-
     /// <summary>How many remembered credentials at most.</summary>
     [Range(1, 10_000_000)]
     public int CredentialCacheSize { get; set; } = 100_000;

@@ -81,11 +81,14 @@ public static class ConfigurationValidator
     private static void ValidateObject(IConfiguration configuration, string path, Type type, object? defaults, List<string> problems, List<ConfigSection> sections)
     {
         var section = configuration.GetSection(path);
-        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite || IsCollection(p.PropertyType)).ToList();
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0 && (p.CanWrite || IsCollection(p.PropertyType)))
+            .ToList();
         foreach (var child in section.GetChildren())
         {
             var childPath = path + ":" + child.Key;
             if (properties.Any(p => string.Equals(p.Name, child.Key, StringComparison.OrdinalIgnoreCase))
+                || SiblingProperties(sections, path, type).Any(n => string.Equals(n, child.Key, StringComparison.OrdinalIgnoreCase))
                 || sections.Any(s => string.Equals(s.Path, childPath, StringComparison.OrdinalIgnoreCase))
                 || child.Key == "$schema")
             {
@@ -101,6 +104,11 @@ public static class ConfigurationValidator
             ValidateProperty(configuration, path + ":" + property.Name, property.PropertyType, property, defaults is null ? null : property.GetValue(defaults), problems, sections);
         }
     }
+
+    /// <summary>Settings of other options classes bound to the same section (e.g. listeners and client addresses).</summary>
+    private static IEnumerable<string> SiblingProperties(List<ConfigSection> sections, string path, Type type)
+        => sections.Where(s => s.OptionsType != type && string.Equals(s.Path, path, StringComparison.OrdinalIgnoreCase))
+            .SelectMany(s => s.OptionsType.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => p.Name));
 
     private static void ValidateProperty(IConfiguration configuration, string key, Type type, PropertyInfo? property, object? fallback, List<string> problems, List<ConfigSection> sections)
     {
@@ -179,7 +187,7 @@ public static class ConfigurationValidator
 
     private static void ValidateElement(IConfiguration configuration, string key, Type type, List<string> problems, List<ConfigSection> sections)
     {
-        if (IsSimple(Nullable.GetUnderlyingType(type) ?? type))
+        if (IsSimple(Nullable.GetUnderlyingType(type) ?? type) || IsCollection(type))
         {
             ValidateProperty(configuration, key, type, null, null, problems, sections);
             return;

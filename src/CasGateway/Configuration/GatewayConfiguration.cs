@@ -1,6 +1,7 @@
 using CasGateway.Authentication;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
+using CasGateway.Health;
 using CasGateway.Listeners;
 using CasGateway.Location;
 using CasGateway.Observability;
@@ -19,6 +20,7 @@ public static class GatewayConfiguration
         new(GatewayOptions.Section, typeof(GatewayOptions)),
         new(DemoOptions.Section, typeof(DemoOptions)),
         new(ListenerOptions.Section, typeof(ListenerOptions)),
+        new(ListenerOptions.Section, typeof(ClientAddressOptions)),
         new(GatewayAuthenticationOptions.Section, typeof(GatewayAuthenticationOptions)),
         new(LocatorOptions.Section, typeof(LocatorOptions)),
         new(BackendCookieOptions.Section, typeof(BackendCookieOptions)),
@@ -26,6 +28,7 @@ public static class GatewayConfiguration
         new(BackendOptions.Section, typeof(BackendOptions)),
         new(ProtocolLogOptions.Section, typeof(ProtocolLogOptions)),
         new(TelemetryOptions.Section, typeof(TelemetryOptions)),
+        new(HealthOptions.Section, typeof(HealthOptions)),
     ];
 
     /// <summary>Every problem in <paramref name="configuration"/>; empty when it can be used.</summary>

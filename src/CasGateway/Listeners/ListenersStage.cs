@@ -15,6 +15,7 @@ public static class ListenersStage
         builder.Services.AddValidatedOptions<ListenerOptions>(ListenerOptions.Section)
             .Validate(o => TryParseAddress(o.Address, out _), $"{ListenerOptions.Section}:Address must be Any, Loopback or an IP address.");
         builder.Services.AddSingleton<ServerCertificateStore>();
+        builder.Services.AddClientAddresses();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value;
@@ -30,17 +31,22 @@ public static class ListenersStage
             kestrel.Listen(address!, options.HttpsPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(new HttpsConnectionAdapterOptions
+                var https = new HttpsConnectionAdapterOptions
                 {
                     SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     ServerCertificateSelector = (_, host) => certificates.Select(host),
-                });
+                };
+                foreach (var hook in kestrel.ApplicationServices.GetServices<IClientListenerHook>())
+                {
+                    hook.Configure(listen, https);
+                }
+                listen.UseHttps(https);
             });
         });
         return builder;
     }
 
-    private static bool TryParseAddress(string text, out IPAddress? address)
+    internal static bool TryParseAddress(string text, out IPAddress? address)
     {
         address = text.ToLowerInvariant() switch
         {

@@ -26,7 +26,7 @@ public static class RoutingStage
             proxy.TryGetCluster(RouteMetadata.MailboxCluster, out var cluster);
             var answer = await explainer.ExplainAsync(request, server => IsHealthy(cluster, server), cancellationToken);
             return Results.Json(answer);
-        }).RequireAuthorization(Authentication.AuthenticationStage.AdminPolicy);
+        }).RequireAuthorization(Health.HealthAdminRequirement.Policy);
         return app;
     }
 

@@ -15,7 +15,13 @@ public sealed class BackendChannelTests(ITestOutputHelper output)
     public async Task Two_thousand_concurrent_clients_share_a_capped_pool_of_backend_connections()
     {
         await using var topology = await TestTopology.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(topology, new Dictionary<string, string?> { ["Gateway:Backend:MaxConnectionsPerServer"] = "16" });
+        // Only the forwarding pool counts here: no background probes (health TCP checks, active backend probes).
+        await using var gateway = await TestGateway.StartAsync(topology, new Dictionary<string, string?>
+        {
+            ["Gateway:Backend:MaxConnectionsPerServer"] = "16",
+            ["Gateway:Backend:Health:ActiveEnabled"] = "false",
+            ["Gateway:Health:RefreshInterval"] = "00:10:00",
+        });
         using var client = gateway.CreateClient(timeout: TimeSpan.FromMinutes(2));
         var alice = topology.Directory.Mailbox("alice@contoso.com");
         // Open the pool first: 2,000 TLS handshakes in this one process starve the CPU, and backend connects made

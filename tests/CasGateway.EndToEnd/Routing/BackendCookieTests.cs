@@ -29,6 +29,8 @@ public sealed class BackendCookieTests : IAsyncLifetime
     {
         // No locator cache: every call the cookie does not save reaches the store and is counted.
         settings.TryAdd("Gateway:Locator:Cache:TimeToLive", "00:00:00");
+        // The health check's own locator probe runs once at start; keep it from running again mid-test.
+        settings.TryAdd("Gateway:Health:RefreshInterval", "00:10:00");
         settings.TryAdd("Gateway:BackendCookie:KeyRingPath", Path.Combine(_topology.Folder, "shared-keys"));
         return await TestGateway.StartAsync(_topology, settings, services => _locator = CountingLocator.Install(services));
     }
@@ -36,6 +38,7 @@ public sealed class BackendCookieTests : IAsyncLifetime
     [Fact]
     public async Task With_the_cookie_1000_requests_make_at_most_one_locator_call()
     {
+        var atStart = _locator().Calls;
         var (first, cookie) = await SendAsync("/owa/", "alice@contoso.com", null);
         Assert.Equal("mbx1.contoso.com", first.Server);
         Assert.NotNull(cookie);
@@ -47,7 +50,7 @@ public sealed class BackendCookieTests : IAsyncLifetime
             Assert.Equal("other=kept", answer.Cookie);
         }
         Assert.Equal(calls, _locator().Calls);
-        Assert.True(calls <= 1, $"{calls} locator calls for 1001 requests");
+        Assert.True(calls - atStart <= 1, $"{calls - atStart} locator calls for 1001 requests");
     }
 
     [Fact]
@@ -92,9 +95,10 @@ public sealed class BackendCookieTests : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Get, "/owa/");
         request.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox("bob@contoso.com"));
         request.Headers.Add("Cookie", cookie);
+        var atStart = _locator().Calls;
         var answer = await (await secondClient.SendAsync(request)).ReadAnswerAsync();
         Assert.Equal("mbx2.contoso.com", answer.Server);
-        Assert.Equal(0, _locator().Calls);
+        Assert.Equal(atStart, _locator().Calls);
         Assert.NotSame(firstNode(), _locator());
     }
 
@@ -103,10 +107,11 @@ public sealed class BackendCookieTests : IAsyncLifetime
     {
         await using var gateway = await StartGatewayAsync(new Dictionary<string, string?> { ["Gateway:BackendCookie:ServerEntryLifetime"] = "00:00:01" });
         using var client = gateway.CreateClient();
+        var atStart = _locator().Calls;
         var (_, cookie) = await SendAsync(client, "/owa/", "alice@contoso.com", null, null);
         await SendAsync(client, "/owa/", "alice@contoso.com", cookie, null);
         var calls = _locator().Calls;
-        Assert.Equal(1, calls);
+        Assert.Equal(atStart + 1, calls);
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         await SendAsync(client, "/owa/", "alice@contoso.com", cookie, null);
         Assert.Equal(calls + 1, _locator().Calls);
@@ -212,10 +217,11 @@ public sealed class BackendCookieTests : IAsyncLifetime
         await using var gateway = await StartGatewayAsync(new Dictionary<string, string?> { ["Gateway:Locator:Cache:TimeToLive"] = "00:05:00" });
         _locator().Delay = TimeSpan.FromMilliseconds(300);
         using var client = gateway.CreateClient();
+        var atStart = _locator().Calls;
         var requests = Enumerable.Range(0, 100).Select(async _ => (await SendAsync(client, "/owa/", "carol@contoso.com", null, null)).Answer.Server);
         var servers = await Task.WhenAll(requests);
         Assert.All(servers, s => Assert.Equal("mbx1.contoso.com", s));
-        Assert.Equal(1, _locator().Calls);
+        Assert.Equal(atStart + 1, _locator().Calls);
     }
 
     private Task<(CasGateway.DemoBackend.DemoAnswer Answer, string? Cookie)> SendAsync(string path, string user, string? cookie, string? anchor = null)

@@ -32,7 +32,7 @@ public sealed class FamilyDeployment : IAsyncLifetime
         _gateway = await TestGateway.StartAsync(_topology, new Dictionary<string, string?>
         {
             ["Gateway:Site"] = "Site1",
-            ["Gateway:Authentication:AdminUsers:0"] = "alice@contoso.com",
+            ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
         });
         _client = _gateway.CreateClient();
     }

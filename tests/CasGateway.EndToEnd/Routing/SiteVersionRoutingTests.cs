@@ -52,7 +52,7 @@ public sealed class SiteVersionDeployment : IAsyncLifetime
             ["Gateway:Site"] = "Site1",
             ["Gateway:Routing:Sites:Site2:ExternalUrls:Owa"] = ParisOwa,
             ["Gateway:Routing:LegacyNamespace"] = "https://legacy.contoso.com",
-            ["Gateway:Authentication:AdminUsers:0"] = "alice@contoso.com",
+            ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
         });
         _siteB = await TestGateway.StartAsync(_topology, new Dictionary<string, string?>
         {
@@ -60,7 +60,7 @@ public sealed class SiteVersionDeployment : IAsyncLifetime
             ["Gateway:Site"] = "Site2",
             ["Gateway:Routing:Sites:Site1:ExternalUrls:Owa"] = RedmondOwa,
             ["Gateway:Routing:Sites:Site1:ExternalUrls:Ecp"] = "https://mail.contoso.com/ecp",
-            ["Gateway:Authentication:AdminUsers:0"] = "alice@contoso.com",
+            ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
         });
         _a = _siteA.CreateClient();
         _b = _siteB.CreateClient();

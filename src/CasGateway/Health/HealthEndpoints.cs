@@ -1,0 +1,79 @@
+using CasGateway.Anchoring;
+using CasGateway.Configuration;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Health;
+
+/// <summary>Marks the gateway's own health and admin endpoints; <see cref="OnManagementPort"/> ones are also served there.</summary>
+public sealed record HealthEndpointMetadata(bool OnManagementPort);
+
+/// <summary>The probe endpoints: per family <c>healthcheck.htm</c>, <c>/healthz</c> (liveness), <c>/readyz</c> (readiness).</summary>
+public static class HealthEndpoints
+{
+    /// <summary>The virtual directories Exchange-aware balancers probe, and their families.</summary>
+    public static readonly IReadOnlyList<(string VirtualDirectory, ProtocolFamily Family)> VirtualDirectories =
+    [
+        ("owa", ProtocolFamily.Owa),
+        ("ecp", ProtocolFamily.Ecp),
+        ("ews", ProtocolFamily.Ews),
+        ("Microsoft-Server-ActiveSync", ProtocolFamily.ActiveSync),
+        ("mapi", ProtocolFamily.Mapi),
+        ("rpc", ProtocolFamily.Rpc),
+        ("oab", ProtocolFamily.Oab),
+        ("autodiscover", ProtocolFamily.Autodiscover),
+        ("powershell", ProtocolFamily.PowerShell),
+    ];
+
+    private static readonly HealthEndpointMetadata Probe = new(OnManagementPort: true);
+    private static readonly string[] ProbeMethods = [HttpMethods.Get, HttpMethods.Head];
+
+    public static void Map(WebApplication app)
+    {
+        var probe = app.Services.GetRequiredService<HealthProbe>();
+        foreach (var (directory, family) in VirtualDirectories)
+        {
+            // Literal segments outrank the family routes' catch-alls, so these never reach the forwarder.
+            var component = ServerComponents.Of(family);
+            app.MapMethods($"/{directory}/healthcheck.htm", ProbeMethods, (RequestDelegate)(context => probe.AnswerAsync(context, component)))
+                .AllowAnonymous()
+                .WithMetadata(Probe);
+        }
+        // Liveness: the process answers; no check runs.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false })
+            .AllowAnonymous()
+            .WithMetadata(Probe);
+        app.MapMethods("/readyz", ProbeMethods, (RequestDelegate)ReadinessAsync)
+            .AllowAnonymous()
+            .WithMetadata(Probe);
+    }
+
+    /// <summary>Ready when the node is in service and its dependencies answer; the body says what is and is not.</summary>
+    private static Task ReadinessAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var probe = services.GetRequiredService<HealthProbe>();
+        var drain = services.GetRequiredService<DrainCoordinator>();
+        var latest = services.GetRequiredService<DependencyHealth>().Latest;
+        var ready = probe.IsUp(ServerComponent.ServerWideOffline);
+        var body = new
+        {
+            status = ready ? "Ready" : "NotReady",
+            node = services.GetRequiredService<IOptions<GatewayOptions>>().Value.NodeName,
+            components = ServerComponents.All.ToDictionary(c => c.ToString(), c => drain.PhaseOf(c).ToString()),
+            dependencies = latest is null ? null : new
+            {
+                status = latest.Report.Status.ToString(),
+                checkedAt = latest.CheckedAt,
+                checks = latest.Report.Entries.ToDictionary(e => e.Key, e => new
+                {
+                    status = e.Value.Status.ToString(),
+                    description = e.Value.Description,
+                    data = e.Value.Data,
+                }),
+            },
+        };
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
+    }
+}

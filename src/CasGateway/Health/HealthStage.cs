@@ -1,0 +1,74 @@
+using CasGateway.Configuration;
+using CasGateway.Listeners;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Health;
+
+public static class HealthStage
+{
+    /// <summary>
+    /// Health probes (cached dependency checks), component states with their state file, drain, the admin policy,
+    /// the SIGTERM-draining lifetime and the optional plain-HTTP management port.
+    /// </summary>
+    public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddValidatedOptions<HealthOptions>(HealthOptions.Section)
+            .Validate(o => o.Components.All(c => ServerComponents.TryParse(c.Key, out _)
+                    && c.Value.Keys.All(r => ServerComponents.TryParseName<StateRequester>(r, out _))),
+                $"{HealthOptions.Section}:Components: keys must be components ({string.Join(", ", ServerComponents.All)}), each holding requesters ({string.Join(", ", Enum.GetNames<StateRequester>())}).")
+            .Validate(o => o.AdminCertificateThumbprints.All(t => t.Length == 64 && t.All(char.IsAsciiHexDigit)),
+                $"{HealthOptions.Section}:AdminCertificateThumbprints must be SHA-256 thumbprints (64 hex digits).")
+            .Validate(o => o.ManagementAddress is null || ListenersStage.TryParseAddress(o.ManagementAddress, out _),
+                $"{HealthOptions.Section}:ManagementAddress must be Any, Loopback or an IP address.");
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ComponentStateStore>();
+        services.AddSingleton<LongLivedRequestRegistry>();
+        services.AddSingleton<ClientConnectionRegistry>();
+        services.AddSingleton<IClientListenerHook>(sp => sp.GetRequiredService<ClientConnectionRegistry>());
+        services.AddSingleton<IClientListenerHook, AdminCertificateHook>();
+        services.AddSingleton<DrainCoordinator>();
+        services.AddSingleton<DependencyHealth>();
+        services.AddSingleton<HealthProbe>();
+        services.AddHostedService<DependencyHealthRefresher>();
+        services.AddHealthChecks()
+            .AddCheck<LocatorHealthCheck>("locator", tags: [DependencyHealthRefresher.DependencyTag])
+            .AddCheck<BackendHealthCheck>("backends", tags: [DependencyHealthRefresher.DependencyTag]);
+        services.AddSingleton<IAuthorizationHandler, HealthAdminHandler>();
+        services.AddOptions<AuthorizationOptions>().Configure(AdminEndpoints.AddPolicy);
+        services.AddSingleton<IHostLifetime, DrainingHostLifetime>();
+        services.AddOptions<HostOptions>().Configure<IOptions<HealthOptions>>((host, health) => host.ShutdownTimeout = health.Value.ShutdownTimeout);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var health = kestrel.ApplicationServices.GetRequiredService<IOptions<HealthOptions>>().Value;
+            if (health.ManagementPort is not { } port)
+            {
+                return;
+            }
+            var listeners = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value;
+            ListenersStage.TryParseAddress(health.ManagementAddress ?? listeners.Address, out var address);
+            kestrel.Listen(address!, port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listen.Use(next => connection =>
+                {
+                    connection.Features.Set(ManagementConnectionFeature.Instance);
+                    return next(connection);
+                });
+            });
+        });
+        return builder;
+    }
+
+    /// <summary>The drain middleware (first, before authentication), the probe endpoints and the admin endpoint.</summary>
+    public static WebApplication UseHealth(this WebApplication app)
+    {
+        app.UseMiddleware<HealthMiddleware>();
+        HealthEndpoints.Map(app);
+        AdminEndpoints.Map(app);
+        return app;
+    }
+}

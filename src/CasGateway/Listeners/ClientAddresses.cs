@@ -1,0 +1,52 @@
+using CasGateway.Configuration;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Listeners;
+
+/// <summary>
+/// Who the client is behind a balancer: the PROXY protocol from trusted balancers (connection level) and
+/// <c>X-Forwarded-For</c>/<c>X-Forwarded-Proto</c> from trusted HTTP proxies (request level). Nobody else is believed.
+/// </summary>
+public static class ClientAddresses
+{
+    public static IServiceCollection AddClientAddresses(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<ClientAddressOptions>(ListenerOptions.Section)
+            .Validate(o => ClientAddressOptions.IsValidList(o.TrustedProxies),
+                $"{ListenerOptions.Section}:TrustedProxies: every entry must be an IP address or a CIDR network.")
+            .Validate(o => ClientAddressOptions.IsValidList(o.ProxyProtocol.TrustedBalancers),
+                $"{ListenerOptions.Section}:ProxyProtocol:TrustedBalancers: every entry must be an IP address or a CIDR network.")
+            .Validate(o => ClientAddressOptions.IsValidTimeout(o.ProxyProtocol.HeaderTimeout),
+                $"{ListenerOptions.Section}:ProxyProtocol:HeaderTimeout must be between 00:00:00.1 and 00:01:00.");
+        services.AddSingleton<IClientListenerHook, ProxyProtocolMiddleware>();
+        return services;
+    }
+
+    /// <summary>
+    /// Honours <c>X-Forwarded-*</c> only from <c>Gateway:Listeners:TrustedProxies</c>; with none configured the
+    /// headers are ignored here and the forwarder replaces the client's copies with the socket's address.
+    /// </summary>
+    public static WebApplication UseClientAddresses(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<ClientAddressOptions>>().Value;
+        if (options.TrustedProxies.Count == 0)
+        {
+            return app;
+        }
+        var forwarded = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto,
+            // Walk back through every trusted hop; stop at the first address that is not one.
+            ForwardLimit = null,
+        };
+        forwarded.KnownProxies.Clear();
+        forwarded.KnownIPNetworks.Clear();
+        foreach (var network in ClientAddressOptions.ParseNetworks(options.TrustedProxies))
+        {
+            forwarded.KnownIPNetworks.Add(network);
+        }
+        app.UseForwardedHeaders(forwarded);
+        return app;
+    }
+}
