@@ -265,27 +265,31 @@ EOF
   register haproxy "$SPAWNED_PID" "https://127.0.0.1:$HAPROXY_PORT/" "$t0"
 }
 
-# start_gateway: TO BE FILLED IN. Start CasGateway in Release with its production pipeline (TLS with
-# $TMP/cert.pem / $TMP/key.pem on 127.0.0.1:$GATEWAY_PORT, Basic or bearer auth, anchor, locate from a directory
-# of >= 100,000 mailboxes, forward to $BACKEND_URL, protocol log on), then hand it over with
-#     register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
-# which waits for the first proxied request (GET /owa/ with "$BENCH_AUTH_HEADER" answered 200 by the backend)
-# and records PID_OF[gateway], URL_OF[gateway] and STARTUP_MS[gateway]. Start the process with spawn (so it is
-# killed on exit); SPAWNED_PID must be the gateway process itself (exec, not a wrapper shell), since its CPU
-# and RSS are read from /proc/<pid>. Return non-zero when it cannot start: the gateway row is then left out.
-# Sketch:
-#     [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
-#     (( BUILD )) && { dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/gateway-build.log" 2>&1 || return 1; }
-#     local hash; hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash-password) || return 1
-#     "$PY" "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
-#       --password-hash "$hash" --out "$TMP/directory.json" || return 1
-#     (write $TMP/gateway.json: listener on 127.0.0.1:$GATEWAY_PORT with the PEM pair, Locator:File:Path =
-#      $TMP/directory.json, protocol log into $TMP, production log levels)
-#     local t0; t0=$(now_ms)
-#     spawn gateway "$TMP/gateway.log" dotnet "$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" <options>
-#     register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
+# start_gateway: CasGateway in Release with its production pipeline: TLS with $TMP/cert.pem / key.pem on
+# 127.0.0.1:$GATEWAY_PORT, Basic authentication (PBKDF2 hash, then the gateway's credential cache), anchor, locate
+# from a directory of 100,000 mailboxes, signed identity header, forward to $BACKEND_URL, protocol log on (console
+# and compact-JSON file). Demo mode off. Active backend probes stay on, as in production.
 start_gateway() {
-  return 1
+  local dll="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash key t0
+  [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
+  if (( BUILD )); then
+    dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/gateway-build.log" 2>&1 || return 1
+  fi
+  hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$dll" hash-password) || return 1
+  "$PY" "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
+    --password-hash "$hash" --out "$TMP/directory.json" || return 1
+  key=$(head -c 32 /dev/urandom | base64)
+  t0=$(now_ms)
+  spawn gateway "$TMP/gateway.log" dotnet "$dll" \
+    --contentRoot "$REPO/src/CasGateway/bin/Release/net10.0" --environment Production \
+    --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com \
+    --Gateway:DataPath="$TMP/gateway-data" \
+    --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$GATEWAY_PORT" \
+    --Gateway:Listeners:Certificates:0:Path="$TMP/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$TMP/key.pem" \
+    --Gateway:Locator:File:Path="$TMP/directory.json" \
+    --Gateway:Backend:Identity:SigningKey="$key" \
+    --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" || return 1
+  register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
 }
 
 # ------------------------------------------------------------------------------------------------ load
