@@ -30,6 +30,12 @@ internal sealed class ServerEntry
 
     public string? Version { get; set; }
 
+    /// <summary>IMAP backend endpoint, <c>host:port</c>; absent when the server does not serve IMAP.</summary>
+    public string? ImapEndpoint { get; set; }
+
+    /// <summary>POP3 backend endpoint, <c>host:port</c>; absent when the server does not serve POP3.</summary>
+    public string? PopEndpoint { get; set; }
+
     public string? BackendUrl { get; set; }
 }
 
