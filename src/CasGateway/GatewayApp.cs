@@ -5,6 +5,7 @@ using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Listeners;
 using CasGateway.Location;
+using CasGateway.Mail;
 using Serilog;
 
 namespace CasGateway;
@@ -26,6 +27,7 @@ public static class GatewayApp
         builder.AddAnchoring();
         builder.AddLocation();
         builder.AddForwarding();
+        builder.AddMailProxies();
         return builder;
     }
 

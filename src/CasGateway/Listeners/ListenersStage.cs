@@ -36,7 +36,7 @@ public static class ListenersStage
         return builder;
     }
 
-    private static bool TryParseAddress(string text, out IPAddress? address)
+    internal static bool TryParseAddress(string text, out IPAddress? address)
     {
         address = text.ToLowerInvariant() switch
         {
