@@ -8,6 +8,7 @@ using CasGateway.Listeners;
 using CasGateway.Location;
 using CasGateway.Observability;
 using CasGateway.Routing;
+using CasGateway.Mail;
 
 namespace CasGateway;
 
@@ -36,6 +37,7 @@ public static class GatewayApp
         builder.AddRouting();
         builder.AddForwarding();
         builder.AddHealth();
+        builder.AddMailProxies();
         return builder;
     }
 

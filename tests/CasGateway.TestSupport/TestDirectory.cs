@@ -13,6 +13,9 @@ public sealed class TestDirectory(string path)
 
     public string Path { get; } = path;
 
+    /// <summary>IMAP and POP3 backend endpoints (<c>host:port</c>) per server FQDN, for the mail front door.</summary>
+    public Dictionary<string, (string? Imap, string? Pop)> MailEndpoints { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public List<(string Fqdn, string Site, string Version, Uri BackendUrl)> Servers { get; } = [];
 
     public List<(string Name, Guid Guid, List<string> Copies, string Active)> Databases { get; } = [];
@@ -82,7 +85,7 @@ public sealed class TestDirectory(string path)
         }
     }
 
-    public void Save() => SaveText(ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    public void Save() => SaveText(WithMailEndpoints(ToJson()).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
     /// <summary>Writes raw text (e.g. a malformed file) the way an editor would: to a temp file, then renamed over.</summary>
     public void SaveText(string text)
@@ -90,6 +93,25 @@ public sealed class TestDirectory(string path)
         var temp = Path + ".tmp";
         File.WriteAllText(temp, text);
         File.Move(temp, Path, overwrite: true);
+    }
+
+    private JsonObject WithMailEndpoints(JsonObject directory)
+    {
+        foreach (var server in directory["servers"]!.AsArray().Select(s => s!.AsObject()))
+        {
+            if (MailEndpoints.TryGetValue((string)server["fqdn"]!, out var endpoints))
+            {
+                if (endpoints.Imap is not null)
+                {
+                    server["imapEndpoint"] = endpoints.Imap;
+                }
+                if (endpoints.Pop is not null)
+                {
+                    server["popEndpoint"] = endpoints.Pop;
+                }
+            }
+        }
+        return directory;
     }
 
     private JsonObject ToJson() => new()

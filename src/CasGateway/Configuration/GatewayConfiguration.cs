@@ -4,6 +4,7 @@ using CasGateway.Forwarding;
 using CasGateway.Health;
 using CasGateway.Listeners;
 using CasGateway.Location;
+using CasGateway.Mail;
 using CasGateway.Observability;
 using CasGateway.Routing;
 
@@ -29,6 +30,7 @@ public static class GatewayConfiguration
         new(ProtocolLogOptions.Section, typeof(ProtocolLogOptions)),
         new(TelemetryOptions.Section, typeof(TelemetryOptions)),
         new(HealthOptions.Section, typeof(HealthOptions)),
+        new(MailOptions.Section, typeof(MailOptions)),
     ];
 
     /// <summary>Every problem in <paramref name="configuration"/>; empty when it can be used.</summary>

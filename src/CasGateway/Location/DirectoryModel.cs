@@ -32,6 +32,12 @@ internal sealed class ServerEntry
 
     public string? Version { get; set; }
 
+    /// <summary>IMAP backend endpoint, <c>host:port</c>; absent when the server does not serve IMAP.</summary>
+    public string? ImapEndpoint { get; set; }
+
+    /// <summary>POP3 backend endpoint, <c>host:port</c>; absent when the server does not serve POP3.</summary>
+    public string? PopEndpoint { get; set; }
+
     public string? BackendUrl { get; set; }
 
     /// <summary>True for a client access front end of an older version (2010/2007).</summary>

@@ -10,6 +10,12 @@ public sealed record MailboxServer(string Fqdn, string Site, Version Version, Ur
 
     /// <summary>The front end's external base URL (e.g. <c>https://mail2010.contoso.com</c>), if it has one.</summary>
     public Uri? ExternalUrl { get; init; }
+
+    /// <summary>Where the server speaks IMAP to the gateway, if it does.</summary>
+    public System.Net.DnsEndPoint? ImapEndpoint { get; init; }
+
+    /// <summary>Where the server speaks POP3 to the gateway, if it does.</summary>
+    public System.Net.DnsEndPoint? PopEndpoint { get; init; }
 }
 
 /// <summary>A mailbox database and the server holding its active copy.</summary>

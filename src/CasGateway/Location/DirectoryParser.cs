@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using CasGateway.Anchoring;
 
@@ -81,6 +82,8 @@ internal static class DirectoryParser
             {
                 errors.Add($"{at}.version: '{entry.Version}' is not a version such as 15.2.1544.4");
             }
+            var imap = ParseEndpoint(entry.ImapEndpoint, $"{at}.imapEndpoint", errors);
+            var pop = ParseEndpoint(entry.PopEndpoint, $"{at}.popEndpoint", errors);
             if (!Uri.TryCreate(entry.BackendUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             {
                 errors.Add($"{at}.backendUrl: '{entry.BackendUrl}' is not an absolute http(s) URL");
@@ -92,7 +95,7 @@ internal static class DirectoryParser
             }
             if (version is not null && url is not null)
             {
-                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url) { IsFrontEnd = entry.FrontEnd, ExternalUrl = external };
+                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url) { IsFrontEnd = entry.FrontEnd, ExternalUrl = external, ImapEndpoint = imap, PopEndpoint = pop };
             }
         }
 
@@ -214,6 +217,29 @@ internal static class DirectoryParser
             }
         }
         return new DirectorySnapshot(sites, [.. servers.Values], databases.Values, mailboxes, hashes, oabs);
+    }
+
+    /// <summary>An optional <c>host:port</c> (IPv6 in brackets); null when absent, an error when malformed.</summary>
+    private static DnsEndPoint? ParseEndpoint(string? text, string at, List<string> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        var colon = text.LastIndexOf(':');
+        var host = colon > 0 ? text[..colon] : "";
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+        if (colon > 0
+            && int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+            && (IPAddress.TryParse(host, out _) || Uri.CheckHostName(host) == UriHostNameType.Dns))
+        {
+            return new DnsEndPoint(host, port);
+        }
+        errors.Add($"{at}: '{text}' is not host:port");
+        return null;
     }
 
     private static string FirstSentence(string message)

@@ -1,0 +1,21 @@
+using CasGateway.Listeners;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Mail.Core;
+
+/// <summary>What every IMAP and POP3 session needs from the gateway, in one place.</summary>
+public sealed class MailSessionServices(
+    IOptionsMonitor<MailOptions> options,
+    MailAuthenticator authenticator,
+    MailProxy proxy,
+    ServerCertificateStore certificates)
+{
+    /// <summary>The settings a new session runs with (changes apply to later sessions).</summary>
+    public MailOptions Options => options.CurrentValue;
+
+    public MailAuthenticator Authenticator => authenticator;
+
+    public MailProxy Proxy => proxy;
+
+    public ServerCertificateStore Certificates => certificates;
+}

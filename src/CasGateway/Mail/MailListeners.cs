@@ -1,0 +1,36 @@
+using System.Net;
+using CasGateway.Mail.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace CasGateway.Mail;
+
+/// <summary>One configured mail listener.</summary>
+public sealed record MailListener(MailProtocol Protocol, bool ImplicitTls, ListenOptions Options)
+{
+    /// <summary>The bound address (the real port once Kestrel has started, also when 0 was configured).</summary>
+    public IPEndPoint EndPoint => Options.IPEndPoint!;
+}
+
+/// <summary>The IMAP and POP3 listeners of this gateway; logs where they listen once the host has started.</summary>
+public sealed class MailListeners
+{
+    private readonly List<MailListener> _listeners = [];
+
+    public MailListeners(IHostApplicationLifetime lifetime, ILogger<MailListeners> logger)
+    {
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var listener in _listeners)
+            {
+                logger.LogInformation("{Protocol} listening on {EndPoint} ({Tls})", listener.Protocol, listener.EndPoint,
+                    listener.ImplicitTls ? "implicit TLS" : "STARTTLS");
+            }
+        });
+    }
+
+    /// <summary>The listener for a protocol and TLS mode; throws when it is not configured.</summary>
+    public IPEndPoint EndPointOf(MailProtocol protocol, bool implicitTls)
+        => _listeners.Single(l => l.Protocol == protocol && l.ImplicitTls == implicitTls).EndPoint;
+
+    internal void Add(MailListener listener) => _listeners.Add(listener);
+}

@@ -1,0 +1,73 @@
+using System.Security.Authentication;
+using CasGateway.Configuration;
+using CasGateway.Listeners;
+using CasGateway.Mail.Core;
+using CasGateway.Mail.Imap;
+using CasGateway.Mail.Pop;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Mail;
+
+public static class MailStage
+{
+    /// <summary>
+    /// IMAP and POP3 front doors on Kestrel connection handlers: per protocol an implicit-TLS and a STARTTLS listener
+    /// (each optional) on the gateway's address, with the same certificates as HTTPS.
+    /// </summary>
+    public static WebApplicationBuilder AddMailProxies(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddValidatedOptions<MailOptions>(MailOptions.Section);
+        services.AddSingleton<MailListeners>();
+        services.AddSingleton<BearerTokenValidator>();
+        services.AddSingleton<MailAuthenticator>();
+        services.AddSingleton<MailBackendConnector>();
+        services.AddSingleton<MailProxy>();
+        services.AddSingleton<MailSessionServices>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var options = kestrel.ApplicationServices.GetRequiredService<IOptions<MailOptions>>().Value;
+            var address = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value.Address;
+            ListenersStage.TryParseAddress(address, out var ip);
+            var listeners = kestrel.ApplicationServices.GetRequiredService<MailListeners>();
+            var certificates = kestrel.ApplicationServices.GetRequiredService<ServerCertificateStore>();
+
+            void Listen(MailProtocol protocol, int? port, bool implicitTls)
+            {
+                if (port is null)
+                {
+                    return;
+                }
+                kestrel.Listen(ip!, port.Value, listen =>
+                {
+                    if (implicitTls)
+                    {
+                        listen.UseHttps(new HttpsConnectionAdapterOptions
+                        {
+                            SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                            ServerCertificateSelector = (_, host) => certificates.Select(host),
+                        });
+                    }
+                    if (protocol == MailProtocol.Imap)
+                    {
+                        listen.UseConnectionHandler<ImapConnectionHandler>();
+                    }
+                    else
+                    {
+                        listen.UseConnectionHandler<PopConnectionHandler>();
+                    }
+                    listeners.Add(new MailListener(protocol, implicitTls, listen));
+                });
+            }
+
+            Listen(MailProtocol.Imap, options.Imap.ImplicitTlsPort, implicitTls: true);
+            Listen(MailProtocol.Imap, options.Imap.StartTlsPort, implicitTls: false);
+            Listen(MailProtocol.Pop3, options.Pop.ImplicitTlsPort, implicitTls: true);
+            Listen(MailProtocol.Pop3, options.Pop.StartTlsPort, implicitTls: false);
+        });
+        return builder;
+    }
+}

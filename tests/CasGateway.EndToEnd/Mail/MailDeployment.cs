@@ -1,0 +1,181 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using CasGateway.Mail;
+using CasGateway.Mail.Core;
+using CasGateway.TestSupport;
+using MailKit.Net.Imap;
+using MailKit.Net.Pop3;
+using MailKit.Security;
+using Xunit.Abstractions;
+
+namespace CasGateway.EndToEnd.Mail;
+
+/// <summary>
+/// One test's mail deployment: the real gateway (IMAP and POP3 listeners on free ports, both TLS modes) in front of
+/// the class's two Dovecot servers, reached through counting forwarders; the directory puts alice and carol on
+/// mbx1 and bob on mbx2. The gateway logs to a JSON file the test can read.
+/// </summary>
+public sealed class MailDeployment : IAsyncDisposable
+{
+    private readonly List<TcpForwarder> _forwarders;
+    private readonly string _gatewayLogPath;
+
+    private MailDeployment(DovecotPair dovecot, TestTopology topology, TestGateway gateway, List<TcpForwarder> forwarders, string gatewayLogPath)
+    {
+        Dovecot = dovecot;
+        Topology = topology;
+        Gateway = gateway;
+        _forwarders = forwarders;
+        _gatewayLogPath = gatewayLogPath;
+    }
+
+    public DovecotPair Dovecot { get; }
+
+    public TestTopology Topology { get; }
+
+    public TestGateway Gateway { get; }
+
+    /// <summary>Connections the gateway opened to any Dovecot so far.</summary>
+    public int BackendConnections => _forwarders.Sum(f => f.Accepted);
+
+    public static async Task<MailDeployment> StartAsync(
+        DovecotPair dovecot, MailBackendTls backendTls = MailBackendTls.ImplicitTls, IDictionary<string, string?>? overrides = null)
+    {
+        var topology = await TestTopology.StartAsync();
+        var forwarders = new List<TcpForwarder>();
+        foreach (var server in dovecot.Servers)
+        {
+            var implicitTls = backendTls == MailBackendTls.ImplicitTls;
+            var imap = TcpForwarder.To(implicitTls ? server.ImapsPort : server.ImapPort);
+            var pop = TcpForwarder.To(implicitTls ? server.PopsPort : server.PopPort);
+            forwarders.Add(imap);
+            forwarders.Add(pop);
+            topology.Directory.MailEndpoints[server.Name] = (imap.Endpoint, pop.Endpoint);
+        }
+        topology.Directory.Save();
+        var logPath = Path.Combine(topology.Folder, "gateway.json");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Gateway:Mail:Imap:ImplicitTlsPort"] = "0",
+            ["Gateway:Mail:Imap:StartTlsPort"] = "0",
+            ["Gateway:Mail:Pop:ImplicitTlsPort"] = "0",
+            ["Gateway:Mail:Pop:StartTlsPort"] = "0",
+            ["Gateway:Mail:FailedAttemptDelay"] = "00:00:00.200",
+            ["Gateway:Mail:Backend:MasterUser"] = DovecotServer.MasterUser,
+            ["Gateway:Mail:Backend:MasterPassword"] = dovecot.MasterPassword,
+            ["Gateway:Mail:Backend:Tls"] = backendTls.ToString(),
+            ["Gateway:Mail:Backend:TrustedCertificateThumbprints:0"] = dovecot.Servers[0].Certificate.GetCertHashString(HashAlgorithmName.SHA256),
+            ["Gateway:Mail:Backend:TrustedCertificateThumbprints:1"] = dovecot.Servers[1].Certificate.GetCertHashString(HashAlgorithmName.SHA256),
+            ["Serilog:Using:0"] = "Serilog.Sinks.File",
+            ["Serilog:WriteTo:0:Name"] = "File",
+            ["Serilog:WriteTo:0:Args:path"] = logPath,
+            ["Serilog:WriteTo:0:Args:formatter"] = "Serilog.Formatting.Compact.CompactJsonFormatter, Serilog.Formatting.Compact",
+            ["Serilog:MinimumLevel:Override:CasGateway.Mail"] = "Information",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        var gateway = await TestGateway.StartAsync(topology, settings);
+        return new MailDeployment(dovecot, topology, gateway, forwarders, logPath);
+    }
+
+    public IPEndPoint EndPoint(MailProtocol protocol, bool implicitTls = true)
+        => Gateway.GetRequiredService<MailListeners>().EndPointOf(protocol, implicitTls);
+
+    /// <summary>A MailKit IMAP client connected to the gateway (not logged in), trusting exactly its certificate.</summary>
+    public async Task<ImapClient> ConnectImapAsync(bool implicitTls = true)
+    {
+        var client = new ImapClient { Timeout = 30_000 };
+        client.ServerCertificateValidationCallback = (_, certificate, _, _) => IsGateway(certificate);
+        var endPoint = EndPoint(MailProtocol.Imap, implicitTls);
+        await client.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, implicitTls ? SecureSocketOptions.SslOnConnect : SecureSocketOptions.StartTls);
+        return client;
+    }
+
+    /// <summary>A MailKit POP3 client connected to the gateway (not logged in), trusting exactly its certificate.</summary>
+    public async Task<Pop3Client> ConnectPopAsync(bool implicitTls = true)
+    {
+        var client = new Pop3Client { Timeout = 30_000 };
+        client.ServerCertificateValidationCallback = (_, certificate, _, _) => IsGateway(certificate);
+        var endPoint = EndPoint(MailProtocol.Pop3, implicitTls);
+        await client.ConnectAsync(endPoint.Address.ToString(), endPoint.Port, implicitTls ? SecureSocketOptions.SslOnConnect : SecureSocketOptions.StartTls);
+        return client;
+    }
+
+    /// <summary>An IMAP client logged in as <paramref name="address"/> with its directory password.</summary>
+    public async Task<ImapClient> LoginImapAsync(string address)
+    {
+        var client = await ConnectImapAsync();
+        await client.AuthenticateAsync(address, TestDirectory.PasswordOf(address));
+        return client;
+    }
+
+    /// <summary>A raw connection for speaking the protocol by hand.</summary>
+    public Task<RawMailConnection> ConnectRawAsync(MailProtocol protocol, bool implicitTls = true)
+        => RawMailConnection.OpenAsync(EndPoint(protocol, implicitTls), implicitTls ? Gateway.ServerCertificate : null);
+
+    /// <summary>The gateway's session events (one per finished session), waiting up to 5 s for <paramref name="count"/> of them.</summary>
+    public async Task<IReadOnlyList<JsonElement>> SessionEventsAsync(int count = 1)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (true)
+        {
+            var events = ReadGatewayLog()
+                .Where(e => e.TryGetProperty("Outcome", out _) && e.TryGetProperty("BytesToClient", out _))
+                .ToList();
+            if (events.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return events;
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Everything the gateway logged, as written to its log file.</summary>
+    public string ReadGatewayLogText()
+    {
+        if (!File.Exists(_gatewayLogPath))
+        {
+            return "";
+        }
+        using var stream = new FileStream(_gatewayLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Writes the gateway's and Dovecot's logs to the test output (shown when the test fails).</summary>
+    public void WriteLogs(ITestOutputHelper output)
+    {
+        output.WriteLine("--- gateway log ---");
+        output.WriteLine(ReadGatewayLogText());
+        foreach (var server in Dovecot.Servers)
+        {
+            output.WriteLine($"--- Dovecot {server.Name} log ---");
+            output.WriteLine(server.ReadNewLog());
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        foreach (var forwarder in _forwarders)
+        {
+            await forwarder.DisposeAsync();
+        }
+        await Topology.DisposeAsync();
+    }
+
+    /// <summary>The complete JSON lines of the log (a line still being written is left for the next read).</summary>
+    private List<JsonElement> ReadGatewayLog()
+    {
+        var text = ReadGatewayLogText();
+        return [.. text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement)];
+    }
+
+    private bool IsGateway(X509Certificate? certificate)
+        => certificate is not null
+            && certificate.GetCertHashString(HashAlgorithmName.SHA256) == Gateway.ServerCertificate.GetCertHashString(HashAlgorithmName.SHA256);
+}
