@@ -17,12 +17,16 @@ internal static class DemoBackendProgram
         await using var server = await DemoMailboxServer.StartAsync(new DemoMailboxServerOptions { ServerName = name, Port = port, Trust = trust });
         Console.Out.WriteLine($"{name} listening on {server.BaseAddress}");
         var stop = new TaskCompletionSource();
-        Console.CancelKeyPress += (_, e) =>
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
         {
-            e.Cancel = true;
+            context.Cancel = true;
             stop.TrySetResult();
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+        });
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        });
         await stop.Task;
     }
 
