@@ -288,7 +288,8 @@ start_gateway() {
     --Gateway:Listeners:Certificates:0:Path="$TMP/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$TMP/key.pem" \
     --Gateway:Locator:File:Path="$TMP/directory.json" \
     --Gateway:Backend:Identity:SigningKey="$key" \
-    --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" || return 1
+    --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" \
+    ${GATEWAY_EXTRA_ARGS:-} || return 1
   register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
 }
 
