@@ -19,7 +19,8 @@ public static class GatewayApp
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext()
-            .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+            .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture),
+            preserveStaticLogger: true);
         builder.Services.AddValidatedOptions<GatewayOptions>(GatewayOptions.Section);
         builder.AddDemo();
         builder.AddListeners();

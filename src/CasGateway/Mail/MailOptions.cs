@@ -90,7 +90,7 @@ public sealed class MailBackendOptions
 {
     /// <summary>The login name sent to the mailbox server: <c>{user}</c> is the mailbox's address, <c>{master}</c> the master user.</summary>
     [Required]
-    [RegularExpression(@"^[^\s""\\]*\{user\}[^\s""\\]*$", ErrorMessage = "LoginFormat must contain {user} and no spaces, quotes or backslashes, e.g. {user}*{master}.")]
+    [RegularExpression(@"^[^\s""\\]*\{user\}[^\s""\\]*$", ErrorMessage = "LoginFormat must contain {{user}} and no spaces, quotes or backslashes, e.g. {{user}}*{{master}}.")]
     public string LoginFormat { get; set; } = "{user}*{master}";
 
     /// <summary>The gateway's master user on the mailbox servers.</summary>

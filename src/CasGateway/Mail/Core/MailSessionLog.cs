@@ -107,8 +107,10 @@ public sealed partial class MailSessionLog(MailProtocol protocol, string clientI
 
     public void Write(ILogger logger)
     {
+        // Server-side failures, and logins sent in clear text (allowed by configuration), deserve an operator's look.
         var level = Outcome is SessionOutcome.NoMailbox or SessionOutcome.NoEndpoint or SessionOutcome.LocatorUnavailable
             or SessionOutcome.BackendUnavailable or SessionOutcome.BackendLoginFailed
+            || (Outcome == SessionOutcome.Proxied && !Tls)
             ? LogLevel.Warning
             : LogLevel.Information;
         LogSession(logger, level, protocol, clientIp, User, Method, Mailbox, Server, Tls, BytesFromClient, BytesToClient,
