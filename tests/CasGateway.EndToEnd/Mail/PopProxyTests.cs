@@ -130,6 +130,24 @@ public sealed class PopProxyTests(DovecotPair dovecot, ITestOutputHelper output)
         Assert.Equal(0, _mail.BackendConnections);
     }
 
+    [Fact]
+    public async Task Auth_without_initial_response_uses_a_continuation()
+    {
+        await using var raw = await _mail.ConnectRawAsync(MailProtocol.Pop3);
+        await raw.ReadLineAsync();
+        await raw.SendAsync("AUTH PLAIN\r\n");
+        Assert.Equal("+ ", await raw.ReadLineAsync());
+        await raw.SendAsync("*\r\n");
+        Assert.Equal("-ERR Authentication cancelled.", await raw.ReadLineAsync());
+        await raw.SendAsync("AUTH PLAIN\r\n");
+        Assert.Equal("+ ", await raw.ReadLineAsync());
+        await raw.SendAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes("\0alice@contoso.com\0pw-alice")) + "\r\nSTAT\r\nQUIT\r\n");
+        Assert.Equal("+OK Logged in.", await raw.ReadLineAsync());
+        Assert.StartsWith("+OK ", await raw.ReadLineAsync(), StringComparison.Ordinal);
+        Assert.Equal(["+OK Logging out."], await raw.ReadUntilClosedAsync());
+        Assert.Equal(1, _mail.BackendConnections);
+    }
+
     private async Task<Pop3Client> LoginPopAsync(string user, string mechanism)
     {
         var pop = await _mail.ConnectPopAsync();
