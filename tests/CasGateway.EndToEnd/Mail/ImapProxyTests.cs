@@ -162,6 +162,34 @@ public sealed class ImapProxyTests(DovecotPair dovecot, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task Authenticate_without_initial_response_uses_a_continuation_and_can_be_cancelled()
+    {
+        await using var raw = await _mail.ConnectRawAsync(MailProtocol.Imap);
+        await raw.ReadLineAsync();
+        await raw.SendAsync("a1 AUTHENTICATE PLAIN\r\n");
+        Assert.Equal("+ ", await raw.ReadLineAsync());
+        await raw.SendAsync("*\r\n");
+        Assert.Equal("a1 BAD Authentication cancelled.", await raw.ReadLineAsync());
+        await raw.SendAsync("a2 AUTHENTICATE PLAIN\r\n");
+        Assert.Equal("+ ", await raw.ReadLineAsync());
+        await raw.SendAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes("\0bob@contoso.com\0pw-bob")) + "\r\n");
+        Assert.StartsWith("a2 OK [CAPABILITY IMAP4rev1", await raw.ReadLineAsync(), StringComparison.Ordinal);
+        await raw.SendAsync("a3 LOGOUT\r\n");
+        Assert.Contains("* BYE Logging out", await raw.ReadUntilClosedAsync());
+        Assert.Equal(1, _mail.BackendConnections);
+    }
+
+    [Fact]
+    public async Task Waiting_client_is_told_when_the_gateway_shuts_down()
+    {
+        await using var raw = await _mail.ConnectRawAsync(MailProtocol.Imap);
+        await raw.ReadLineAsync();
+        var stopping = _mail.Gateway.DisposeAsync().AsTask();
+        Assert.Equal(["* BYE Server shutting down."], await raw.ReadUntilClosedAsync());
+        await stopping;
+    }
+
+    [Fact]
     public async Task Login_with_literals_works()
     {
         await using var raw = await _mail.ConnectRawAsync(MailProtocol.Imap);

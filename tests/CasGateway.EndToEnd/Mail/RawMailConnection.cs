@@ -11,36 +11,30 @@ namespace CasGateway.EndToEnd.Mail;
 public sealed class RawMailConnection : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly X509Certificate2 _expected;
-    private Stream _stream;
     private readonly List<byte> _pending = [];
+    private Stream _stream;
 
-    private RawMailConnection(TcpClient tcp, Stream stream, X509Certificate2 expected)
+    private RawMailConnection(TcpClient tcp, Stream stream)
     {
         _tcp = tcp;
         _stream = stream;
-        _expected = expected;
     }
 
     /// <summary>Connects; with a certificate, TLS starts at once and the gateway must present exactly that certificate.</summary>
-    public static async Task<RawMailConnection> OpenAsync(IPEndPoint endPoint, X509Certificate2? tlsCertificate, X509Certificate2? expectedLater = null)
+    public static async Task<RawMailConnection> OpenAsync(IPEndPoint endPoint, X509Certificate2? tlsCertificate)
     {
         var tcp = new TcpClient();
         await tcp.ConnectAsync(endPoint);
-        var connection = new RawMailConnection(tcp, tcp.GetStream(), (tlsCertificate ?? expectedLater)!);
+        var connection = new RawMailConnection(tcp, tcp.GetStream());
         if (tlsCertificate is not null)
         {
-            await connection.StartTlsAsync();
+            var expected = tlsCertificate.GetCertHashString(HashAlgorithmName.SHA256);
+            var tls = new SslStream(connection._stream, false, (_, certificate, _, _) =>
+                certificate is not null && certificate.GetCertHashString(HashAlgorithmName.SHA256) == expected);
+            await tls.AuthenticateAsClientAsync("localhost");
+            connection._stream = tls;
         }
         return connection;
-    }
-
-    public async Task StartTlsAsync()
-    {
-        var tls = new SslStream(_stream, false, (_, certificate, _, _) =>
-            certificate is not null && certificate.GetCertHashString(HashAlgorithmName.SHA256) == _expected.GetCertHashString(HashAlgorithmName.SHA256));
-        await tls.AuthenticateAsClientAsync("localhost");
-        _stream = tls;
     }
 
     public async Task SendAsync(string text)

@@ -30,8 +30,6 @@ public sealed class BackendConnection : IAsyncDisposable
     /// <summary>What the server sent and the gateway has not consumed yet.</summary>
     public PipeReader Input { get; private set; }
 
-    public bool IsTls => _stream is SslStream;
-
     /// <summary>Reads one response line; throws <see cref="BackendLoginException"/> when the server closes or rambles.</summary>
     public async Task<string> ReadLineAsync(CancellationToken cancellationToken)
     {

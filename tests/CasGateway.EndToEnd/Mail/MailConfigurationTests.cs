@@ -1,0 +1,53 @@
+using CasGateway.Location;
+using CasGateway.Mail;
+using CasGateway.Mail.Core;
+using CasGateway.TestSupport;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.EndToEnd.Mail;
+
+/// <summary>Issue 8: mail settings and directory entries are checked at start-up; without settings there are no mail listeners.</summary>
+public sealed class MailConfigurationTests
+{
+    [Fact]
+    public async Task Malformed_imap_endpoint_in_the_directory_is_named_at_start()
+    {
+        await using var topology = await TestTopology.StartAsync();
+        topology.Directory.MailEndpoints["mbx1.contoso.com"] = ("127.0.0.1:993", "127.0.0.1:995");
+        topology.Directory.MailEndpoints["mbx2.contoso.com"] = ("mbx2.contoso.com", "127.0.0.1:99999");
+        topology.Directory.Save();
+        var error = await Assert.ThrowsAsync<DirectoryLoadException>(() => TestGateway.StartAsync(topology));
+        Assert.Contains("$.servers[1].imapEndpoint: 'mbx2.contoso.com' is not host:port", error.Message, StringComparison.Ordinal);
+        Assert.Contains("$.servers[1].popEndpoint: '127.0.0.1:99999' is not host:port", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("servers[0]", error.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<Dictionary<string, string?>, string> InvalidSettings => new()
+    {
+        { new() { ["Gateway:Mail:Imap:ImplicitTlsPort"] = "0" }, "MasterUser and MasterPassword are required" },
+        { new() { ["Gateway:Mail:MaxLineLength"] = "10" }, "MaxLineLength" },
+        { new() { ["Gateway:Mail:Pop:StartTlsPort"] = "70000" }, "StartTlsPort" },
+        { new() { ["Gateway:Mail:Backend:LoginFormat"] = "{master}" }, "LoginFormat must contain {user}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidSettings))]
+    public async Task Invalid_mail_settings_stop_the_start_with_a_clear_message(Dictionary<string, string?> settings, string expected)
+    {
+        await using var topology = await TestTopology.StartAsync();
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestGateway.StartAsync(topology, settings));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_mail_settings_no_mail_listener_is_opened()
+    {
+        await using var topology = await TestTopology.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(topology);
+        var listeners = gateway.GetRequiredService<MailListeners>();
+        Assert.Throws<InvalidOperationException>(() => listeners.EndPointOf(MailProtocol.Imap, implicitTls: true));
+        Assert.Throws<InvalidOperationException>(() => listeners.EndPointOf(MailProtocol.Pop3, implicitTls: false));
+        Assert.Single(gateway.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses);
+    }
+}
