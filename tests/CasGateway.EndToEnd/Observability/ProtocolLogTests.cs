@@ -7,6 +7,8 @@ using Serilog.Events;
 namespace CasGateway.EndToEnd.Observability;
 
 /// <summary>Issue 9: one protocol log event per request, with the facts an admin needs to explain it.</summary>
+// Compares latencies measured by different clocks: runs with the other load-sensitive tests, not beside them.
+[Collection(Health.LoadSensitive.Name)]
 public sealed class ProtocolLogTests : IAsyncLifetime
 {
     private readonly CapturingLogSink _log = new();
