@@ -43,6 +43,19 @@ public sealed partial class MailboxLocationCache : IDisposable
 
     public IMailboxLocator Store => _store;
 
+    /// <summary>The server the store lists under <paramref name="fqdn"/> (case-insensitive), if any.</summary>
+    public MailboxServer? FindServer(string? fqdn)
+    {
+        foreach (var server in _store.Servers)
+        {
+            if (string.Equals(server.Fqdn, fqdn, StringComparison.OrdinalIgnoreCase))
+            {
+                return server;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Raised with the anchor each time a stale location is served because the store failed.</summary>
     public event Action<string>? StaleServed;
 

@@ -73,7 +73,7 @@ public sealed partial class MailboxRoutingStep(
                 await next();
                 return;
             case AnchorStatus.Server:
-                if (locations.Store.Servers.FirstOrDefault(s => string.Equals(s.Fqdn, outcome.Server, StringComparison.OrdinalIgnoreCase)) is not { } server)
+                if (locations.FindServer(outcome.Server) is not { } server)
                 {
                     await GatewayResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "UnknownServer", $"'{outcome.Server}' is not a known server.");
                     return;
@@ -189,7 +189,7 @@ public sealed partial class MailboxRoutingStep(
     {
         var anchor = decision.Anchor!.Value;
         var target = decision.Target!;
-        if (decision.RetryOnServer is { } named && FindServer(named) is { } server && target.Database is { } database && target.MailboxAddress is { } address)
+        if (decision.RetryOnServer is { } named && locations.FindServer(named) is { } server && target.Database is { } database && target.MailboxAddress is { } address)
         {
             decision.Target = target with { Server = server };
             decision.CookieUpdate = cookie.Create(anchor, server.Fqdn, database, address, target.MailboxGuid, decision.Affinity);
@@ -303,7 +303,7 @@ public sealed partial class MailboxRoutingStep(
         if (context.Request.Cookies.ContainsKey(cookie.Name))
         {
             decision.CookieEntries = cookie.Read(context.Request);
-            if (cookie.Find(decision.CookieEntries, anchor) is { } entry && FindServer(entry.Server) is { } server)
+            if (cookie.Find(decision.CookieEntries, anchor) is { } entry && locations.FindServer(entry.Server) is { } server)
             {
                 decision.Target = new RouteTarget(server, entry.Database, entry.MailboxAddress, entry.MailboxGuid);
                 decision.FromCookie = true;
@@ -387,18 +387,6 @@ public sealed partial class MailboxRoutingStep(
         }
     }
 
-    private MailboxServer? FindServer(string fqdn)
-    {
-        foreach (var server in locations.Store.Servers)
-        {
-            if (string.Equals(server.Fqdn, fqdn, StringComparison.OrdinalIgnoreCase))
-            {
-                return server;
-            }
-        }
-        return null;
-    }
-
     private IReadOnlyList<DestinationState> SiteDestinations(IReadOnlyList<DestinationState> healthy)
     {
         if (_site is null)
@@ -408,7 +396,7 @@ public sealed partial class MailboxRoutingStep(
         var inSite = new List<DestinationState>(healthy.Count);
         foreach (var destination in healthy)
         {
-            if (FindServer(destination.DestinationId) is { } server && string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase))
+            if (locations.FindServer(destination.DestinationId) is { } server && string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase))
             {
                 inSite.Add(destination);
             }

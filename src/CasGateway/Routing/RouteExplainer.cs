@@ -65,7 +65,7 @@ public sealed class RouteExplainer(IConfiguration configuration, AnchorResolver 
                 return new ExplainAnswer(route, family.ToString(), outcome.HintSource, null, null, null, null, null, null,
                     "AnyServer", nameof(RouteAction.Proxy), "any healthy server of this site", null, null);
             case AnchorStatus.Server:
-                var named = locations.Store.Servers.FirstOrDefault(s => string.Equals(s.Fqdn, outcome.Server, StringComparison.OrdinalIgnoreCase));
+                var named = locations.FindServer(outcome.Server);
                 return named is null
                     ? Refused(route, family, outcome.HintSource, 400, $"'{outcome.Server}' is not a known server.")
                     : new ExplainAnswer(route, family.ToString(), outcome.HintSource, null, null, null, named.Fqdn, named.Site, named.Version.ToString(),
