@@ -64,9 +64,10 @@ public sealed class HealthAdminHandler(IOptions<HealthOptions> options) : Author
 /// </summary>
 public sealed class AdminCertificateHook(IOptions<HealthOptions> options) : IClientListenerHook
 {
-    public void Configure(ListenOptions listen, HttpsConnectionAdapterOptions https)
+    public void Configure(ListenOptions listen, HttpsConnectionAdapterOptions https, ClientListenerKind kind)
     {
-        if (options.Value.AdminCertificateThumbprints.Count > 0)
+        // Admin endpoints are HTTP only: mail clients are never asked for a certificate.
+        if (kind == ClientListenerKind.Http && options.Value.AdminCertificateThumbprints.Count > 0)
         {
             https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
             https.ClientCertificateValidation = (_, _, _) => true;

@@ -8,8 +8,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 namespace CasGateway.Health;
 
 /// <summary>
-/// Kestrel connection middleware on the client listener: knows every open client connection, so a drained node can
-/// ask them all to close (HTTP/1.1 after the current response or at once when idle, HTTP/2 with GOAWAY).
+/// Kestrel connection middleware on the client listeners: knows every open client connection, so a drained node can
+/// ask them all to close (HTTP/1.1 after the current response or at once when idle, HTTP/2 with GOAWAY, IMAP and
+/// POP3 sessions once they are quiet).
 /// </summary>
 public sealed class ClientConnectionRegistry : IClientListenerHook
 {
@@ -18,7 +19,7 @@ public sealed class ClientConnectionRegistry : IClientListenerHook
     /// <summary>Client connections open right now.</summary>
     public int OpenConnections => _open.Count;
 
-    public void Configure(ListenOptions listen, HttpsConnectionAdapterOptions https)
+    public void Configure(ListenOptions listen, HttpsConnectionAdapterOptions https, ClientListenerKind kind)
         => listen.Use(next => async connection =>
         {
             _open.TryAdd(connection, 0);

@@ -1,4 +1,3 @@
-using CasGateway.Anchoring;
 using CasGateway.Configuration;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -8,21 +7,26 @@ namespace CasGateway.Health;
 /// <summary>Marks the gateway's own health and admin endpoints; <see cref="OnManagementPort"/> ones are also served there.</summary>
 public sealed record HealthEndpointMetadata(bool OnManagementPort);
 
-/// <summary>The probe endpoints: per family <c>healthcheck.htm</c>, <c>/healthz</c> (liveness), <c>/readyz</c> (readiness).</summary>
+/// <summary>The probe endpoints: per protocol <c>healthcheck.htm</c>, <c>/healthz</c> (liveness), <c>/readyz</c> (readiness).</summary>
 public static class HealthEndpoints
 {
-    /// <summary>The virtual directories Exchange-aware balancers probe, and their families.</summary>
-    public static readonly IReadOnlyList<(string VirtualDirectory, ProtocolFamily Family)> VirtualDirectories =
+    /// <summary>
+    /// The virtual directories Exchange-aware balancers probe, and their components; <c>imap</c> and <c>pop</c> let a
+    /// balancer in front of the mail listeners follow the same drain over HTTP.
+    /// </summary>
+    public static readonly IReadOnlyList<(string VirtualDirectory, ServerComponent Component)> VirtualDirectories =
     [
-        ("owa", ProtocolFamily.Owa),
-        ("ecp", ProtocolFamily.Ecp),
-        ("ews", ProtocolFamily.Ews),
-        ("Microsoft-Server-ActiveSync", ProtocolFamily.ActiveSync),
-        ("mapi", ProtocolFamily.Mapi),
-        ("rpc", ProtocolFamily.Rpc),
-        ("oab", ProtocolFamily.Oab),
-        ("autodiscover", ProtocolFamily.Autodiscover),
-        ("powershell", ProtocolFamily.PowerShell),
+        ("owa", ServerComponent.Owa),
+        ("ecp", ServerComponent.Ecp),
+        ("ews", ServerComponent.Ews),
+        ("Microsoft-Server-ActiveSync", ServerComponent.ActiveSync),
+        ("mapi", ServerComponent.Mapi),
+        ("rpc", ServerComponent.Rpc),
+        ("oab", ServerComponent.Oab),
+        ("autodiscover", ServerComponent.Autodiscover),
+        ("powershell", ServerComponent.PowerShell),
+        ("imap", ServerComponent.Imap),
+        ("pop", ServerComponent.Pop),
     ];
 
     private static readonly HealthEndpointMetadata Probe = new(OnManagementPort: true);
@@ -31,10 +35,9 @@ public static class HealthEndpoints
     public static void Map(WebApplication app)
     {
         var probe = app.Services.GetRequiredService<HealthProbe>();
-        foreach (var (directory, family) in VirtualDirectories)
+        foreach (var (directory, component) in VirtualDirectories)
         {
             // Literal segments outrank the family routes' catch-alls, so these never reach the forwarder.
-            var component = ServerComponents.Of(family);
             app.MapMethods($"/{directory}/healthcheck.htm", ProbeMethods, (RequestDelegate)(context => probe.AnswerAsync(context, component)))
                 .AllowAnonymous()
                 .WithMetadata(Probe);

@@ -38,7 +38,7 @@ public static class ListenersStage
                 };
                 foreach (var hook in kestrel.ApplicationServices.GetServices<IClientListenerHook>())
                 {
-                    hook.Configure(listen, https);
+                    hook.Configure(listen, https, ClientListenerKind.Http);
                 }
                 listen.UseHttps(https);
             });

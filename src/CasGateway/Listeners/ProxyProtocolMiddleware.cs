@@ -10,7 +10,8 @@ namespace CasGateway.Listeners;
 /// Kestrel connection middleware, ahead of TLS: a PROXY protocol header (v1 or v2) from a trusted balancer replaces
 /// the connection's remote address with the client's, so logs and the identity sent to backends name the client.
 /// A header from any other address is refused (connection closed, logged); connections without one pass untouched.
-/// Active only when <c>Gateway:Listeners:ProxyProtocol:TrustedBalancers</c> lists someone.
+/// Active only when <c>Gateway:Listeners:ProxyProtocol:TrustedBalancers</c> lists someone. On the IMAP and POP3
+/// listeners only connections from a trusted balancer are read for a header (and must carry one).
 /// </summary>
 public sealed partial class ProxyProtocolMiddleware(IOptions<ClientAddressOptions> options, ILogger<ProxyProtocolMiddleware> logger)
     : IClientListenerHook
@@ -18,12 +19,22 @@ public sealed partial class ProxyProtocolMiddleware(IOptions<ClientAddressOption
     private readonly IReadOnlyList<IPNetwork> _balancers = ClientAddressOptions.ParseNetworks(options.Value.ProxyProtocol.TrustedBalancers);
     private readonly TimeSpan _headerTimeout = options.Value.ProxyProtocol.HeaderTimeout;
 
-    public void Configure(ListenOptions listen, HttpsConnectionAdapterOptions https)
+    public void Configure(ListenOptions listen, HttpsConnectionAdapterOptions https, ClientListenerKind kind)
     {
-        if (_balancers.Count > 0)
+        if (_balancers.Count == 0)
         {
-            listen.Use(next => connection => OnConnectionAsync(connection, next));
+            return;
         }
+        if (kind == ClientListenerKind.Mail)
+        {
+            // IMAP and POP3 clients wait for the server to speak first, so only a balancer's connection (which always
+            // starts with its header) can be read ahead of the greeting; anyone else is greeted at once.
+            listen.Use(next => connection => connection.RemoteEndPoint is IPEndPoint peer && ClientAddressOptions.Contains(_balancers, peer.Address)
+                ? OnConnectionAsync(connection, next)
+                : next(connection));
+            return;
+        }
+        listen.Use(next => connection => OnConnectionAsync(connection, next));
     }
 
     private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)

@@ -39,6 +39,13 @@ public sealed class MailOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PreLoginIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Once a drain's grace period is over (or on shutdown), a logged-in session is closed when neither side has sent
+    /// anything for this long, i.e. between commands; an Inactive component closes its sessions at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan DrainQuietPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
     [Required]
     [ValidateObjectMembers]
     public MailBackendOptions Backend { get; set; } = new();

@@ -15,7 +15,8 @@ public static class MailStage
 {
     /// <summary>
     /// IMAP and POP3 front doors on Kestrel connection handlers: per protocol an implicit-TLS and a STARTTLS listener
-    /// (each optional) on the gateway's address, with the same certificates as HTTPS.
+    /// (each optional) on the gateway's address, with the same certificates and connection middleware as HTTPS, and
+    /// the same health and drain (<see cref="MailDrain"/>).
     /// </summary>
     public static WebApplicationBuilder AddMailProxies(this WebApplicationBuilder builder)
     {
@@ -26,6 +27,7 @@ public static class MailStage
         services.AddSingleton<MailAuthenticator>();
         services.AddSingleton<MailBackendConnector>();
         services.AddSingleton<MailProxy>();
+        services.AddSingleton<MailDrain>();
         services.AddSingleton<MailSessionServices>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -43,13 +45,19 @@ public static class MailStage
                 }
                 kestrel.Listen(ip!, port.Value, listen =>
                 {
+                    var https = new HttpsConnectionAdapterOptions
+                    {
+                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        ServerCertificateSelector = (_, host) => certificates.Select(host),
+                    };
+                    // The same connection middleware as HTTPS: PROXY protocol, and the registry a drained node closes.
+                    foreach (var hook in kestrel.ApplicationServices.GetServices<IClientListenerHook>())
+                    {
+                        hook.Configure(listen, https, ClientListenerKind.Mail);
+                    }
                     if (implicitTls)
                     {
-                        listen.UseHttps(new HttpsConnectionAdapterOptions
-                        {
-                            SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                            ServerCertificateSelector = (_, host) => certificates.Select(host),
-                        });
+                        listen.UseHttps(https);
                     }
                     if (protocol == MailProtocol.Imap)
                     {

@@ -20,10 +20,13 @@ public sealed class RawMailConnection : IAsyncDisposable
         _stream = stream;
     }
 
-    /// <summary>Connects; with a certificate, TLS starts at once and the gateway must present exactly that certificate.</summary>
-    public static async Task<RawMailConnection> OpenAsync(IPEndPoint endPoint, X509Certificate2? tlsCertificate)
+    /// <summary>
+    /// Connects (from <paramref name="from"/>, another loopback address, when given); with a certificate, TLS starts
+    /// at once and the gateway must present exactly that certificate.
+    /// </summary>
+    public static async Task<RawMailConnection> OpenAsync(IPEndPoint endPoint, X509Certificate2? tlsCertificate, IPAddress? from = null)
     {
-        var tcp = new TcpClient();
+        var tcp = from is null ? new TcpClient() : new TcpClient(new IPEndPoint(from, 0));
         await tcp.ConnectAsync(endPoint);
         var connection = new RawMailConnection(tcp, tcp.GetStream());
         if (tlsCertificate is not null)

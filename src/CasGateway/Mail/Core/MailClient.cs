@@ -18,14 +18,14 @@ public sealed class MailClient : IAsyncDisposable
     private readonly ConnectionContext _connection;
     private SslStream? _tls;
 
-    public MailClient(ConnectionContext connection)
+    public MailClient(ConnectionContext connection, CancellationToken leaveRequested)
     {
         _connection = connection;
         Input = connection.Transport.Input;
         Output = connection.Transport.Output;
         IsTls = connection.Features.Get<ITlsHandshakeFeature>() is not null;
         RemoteIp = connection.RemoteEndPoint is System.Net.IPEndPoint ip ? ip.Address.ToString() : connection.RemoteEndPoint?.ToString() ?? "";
-        ShutdownRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        LeaveRequested = leaveRequested;
     }
 
     public PipeReader Input { get; private set; }
@@ -36,8 +36,8 @@ public sealed class MailClient : IAsyncDisposable
 
     public string RemoteIp { get; }
 
-    /// <summary>Signalled when Kestrel asks connections to finish (graceful shutdown).</summary>
-    public CancellationToken ShutdownRequested { get; }
+    /// <summary>Signalled when the session should end at its next quiet moment (drain or shutdown).</summary>
+    public CancellationToken LeaveRequested { get; }
 
     /// <summary>Signalled when the connection is gone.</summary>
     public CancellationToken Closed => _connection.ConnectionClosed;
@@ -52,7 +52,7 @@ public sealed class MailClient : IAsyncDisposable
     /// <summary>Reads one line before login, with the idle timeout and the line-length limit.</summary>
     public async ValueTask<LineRead> ReadLineAsync(int maxLength, TimeSpan idleTimeout)
     {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ShutdownRequested);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(LeaveRequested);
         idle.CancelAfter(idleTimeout);
         try
         {
@@ -60,7 +60,7 @@ public sealed class MailClient : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            return LineRead.Of(ShutdownRequested.IsCancellationRequested ? LineStatus.ShuttingDown : LineStatus.IdleTimeout);
+            return LineRead.Of(LeaveRequested.IsCancellationRequested ? LineStatus.ShuttingDown : LineStatus.IdleTimeout);
         }
         catch (IOException)
         {
@@ -71,7 +71,7 @@ public sealed class MailClient : IAsyncDisposable
     /// <summary>Reads an IMAP literal before login; null when the client went away or fell silent first.</summary>
     public async ValueTask<byte[]?> ReadBytesAsync(int count, TimeSpan idleTimeout)
     {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ShutdownRequested);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(LeaveRequested);
         idle.CancelAfter(idleTimeout);
         try
         {

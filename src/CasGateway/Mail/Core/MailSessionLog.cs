@@ -41,7 +41,11 @@ public enum SessionOutcome
     /// <summary>Commands pipelined after STARTTLS (a plain-text injection attempt).</summary>
     DataAfterStartTls,
 
+    /// <summary>Closed by a drain or shutdown (before login, or while quiet after it).</summary>
     ShuttingDown,
+
+    /// <summary>Refused at connection: the protocol (or the whole node) is out of service.</summary>
+    OutOfService,
 
     /// <summary>Authenticated, but the directory has no on-premises mailbox for the user.</summary>
     NoMailbox,

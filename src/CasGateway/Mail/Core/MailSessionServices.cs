@@ -8,6 +8,7 @@ public sealed class MailSessionServices(
     IOptionsMonitor<MailOptions> options,
     MailAuthenticator authenticator,
     MailProxy proxy,
+    MailDrain drain,
     ServerCertificateStore certificates)
 {
     /// <summary>The settings a new session runs with (changes apply to later sessions).</summary>
@@ -16,6 +17,8 @@ public sealed class MailSessionServices(
     public MailAuthenticator Authenticator => authenticator;
 
     public MailProxy Proxy => proxy;
+
+    public MailDrain Drain => drain;
 
     public ServerCertificateStore Certificates => certificates;
 }

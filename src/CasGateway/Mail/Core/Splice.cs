@@ -7,17 +7,22 @@ namespace CasGateway.Mail.Core;
 /// <summary>
 /// After login: relays bytes both ways, buffer by buffer, without looking at them, until either side closes. A
 /// client's half-close is passed on and the server's last words (e.g. the answer to LOGOUT) are still delivered.
+/// When the drain asks the session to leave, the relay is cut at the first quiet moment (nothing sent either way for
+/// the quiet period: between commands, or in IDLE), or at once when the component is Inactive.
 /// </summary>
 public static class Splice
 {
     /// <summary>How long the server gets to finish after the client stopped sending.</summary>
     private static readonly TimeSpan HalfCloseDrain = TimeSpan.FromSeconds(10);
 
-    public static async Task RunAsync(MailClient client, BackendConnection backend, MailSessionLog log)
+    /// <summary>Relays until either side closes; true when the drain cut the relay (the client is still connected).</summary>
+    public static async Task<bool> RunAsync(MailClient client, BackendConnection backend, MailSessionLog log, MailSessionPresence presence)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(client.Closed);
-        var toBackend = ClientToBackendAsync(client.Input, backend, log, stop.Token);
-        var toClient = BackendToClientAsync(backend.Input, client.Output, log, stop.Token);
+        var activity = new RelayActivity();
+        var toBackend = ClientToBackendAsync(client.Input, backend, log, activity, stop.Token);
+        var toClient = BackendToClientAsync(backend.Input, client.Output, log, activity, stop.Token);
+        var drained = CutWhenQuietAsync(presence, activity, stop);
         if (await Task.WhenAny(toBackend, toClient) == toBackend && await toBackend)
         {
             await backend.CloseSendAsync();
@@ -32,16 +37,50 @@ public static class Splice
         }
         await stop.CancelAsync();
         await Task.WhenAll(toBackend, toClient);
+        return await drained;
+    }
+
+    /// <summary>Waits for the drain's request, then cuts the relay once both directions have been quiet long enough.</summary>
+    private static async Task<bool> CutWhenQuietAsync(MailSessionPresence presence, RelayActivity activity, CancellationTokenSource stop)
+    {
+        using var leaveOrEnd = CancellationTokenSource.CreateLinkedTokenSource(presence.LeaveRequested, stop.Token);
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, leaveOrEnd.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Asked to leave, or the session ended by itself.
+        }
+        while (!stop.IsCancellationRequested)
+        {
+            var quiet = activity.QuietFor;
+            if (presence.CloseAtOnce || quiet >= presence.QuietPeriod)
+            {
+                await stop.CancelAsync();
+                return true;
+            }
+            try
+            {
+                await Task.Delay(presence.QuietPeriod - quiet, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        return false;
     }
 
     /// <summary>True when the client closed its side cleanly (FIN), false when the relay was cut.</summary>
-    private static async Task<bool> ClientToBackendAsync(PipeReader client, BackendConnection backend, MailSessionLog log, CancellationToken cancellationToken)
+    private static async Task<bool> ClientToBackendAsync(PipeReader client, BackendConnection backend, MailSessionLog log, RelayActivity activity, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
                 var result = await client.ReadAsync(cancellationToken);
+                activity.Touch();
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                 {
@@ -61,13 +100,14 @@ public static class Splice
         }
     }
 
-    private static async Task BackendToClientAsync(PipeReader backend, PipeWriter client, MailSessionLog log, CancellationToken cancellationToken)
+    private static async Task BackendToClientAsync(PipeReader backend, PipeWriter client, MailSessionLog log, RelayActivity activity, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
                 var result = await backend.ReadAsync(cancellationToken);
+                activity.Touch();
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                 {
@@ -86,6 +126,16 @@ public static class Splice
         {
             // Either side went away: the session is over.
         }
+    }
+
+    /// <summary>When bytes last moved in either direction (one clock read per buffer, nothing per byte).</summary>
+    private sealed class RelayActivity
+    {
+        private long _last = Environment.TickCount64;
+
+        public TimeSpan QuietFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _last));
+
+        public void Touch() => Volatile.Write(ref _last, Environment.TickCount64);
     }
 
     private static bool IsDisconnect(Exception ex) => ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException;

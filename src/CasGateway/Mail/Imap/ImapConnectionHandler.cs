@@ -8,7 +8,8 @@ public sealed class ImapConnectionHandler(MailSessionServices services, ILogger<
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        await using var client = new MailClient(connection);
-        await new ImapSession(client, services).RunAsync(logger);
+        using var presence = services.Drain.Enter(MailProtocol.Imap, connection);
+        await using var client = new MailClient(connection, presence.LeaveRequested);
+        await new ImapSession(client, services, presence).RunAsync(logger);
     }
 }

@@ -7,57 +7,23 @@ namespace CasGateway.Mail.Imap;
 /// LOGIN, AUTHENTICATE PLAIN/XOAUTH2/OAUTHBEARER); once the user is authenticated and logged in on their mailbox
 /// server, the pending login is answered with the server's OK under the client's tag and bytes are relayed.
 /// </summary>
-public sealed class ImapSession
+public sealed class ImapSession : MailSession
 {
     private static readonly ImapBackendDialect Dialect = new();
-    private readonly MailClient _client;
-    private readonly MailSessionServices _services;
-    private readonly MailOptions _options;
-    private readonly PreLoginLimits _limits;
-    private readonly MailSessionLog _log;
-    private bool _bearer;
-
-    public ImapSession(MailClient client, MailSessionServices services)
+    public ImapSession(MailClient client, MailSessionServices services, MailSessionPresence presence)
+        : base(MailProtocol.Imap, client, services, presence)
     {
-        _client = client;
-        _services = services;
-        _options = services.Options;
-        _limits = new PreLoginLimits(_options);
-        _log = new MailSessionLog(MailProtocol.Imap, client.RemoteIp);
     }
 
-    private bool LoginAllowed => _client.IsTls || _options.AllowPlainTextLogin;
+    protected override string OutOfServiceText => "* BYE [UNAVAILABLE] IMAP is out of service on this server; try again.\r\n";
 
-    public async Task RunAsync(ILogger logger)
-    {
-        try
-        {
-            _bearer = await _services.Authenticator.BearerEnabledAsync();
-            await _client.SendAsync($"* OK [CAPABILITY {Capabilities()}] CasGateway IMAP4rev1 proxy ready.\r\n");
-            var backend = await PreLoginAsync();
-            if (backend is not null)
-            {
-                await using (backend)
-                {
-                    await Splice.RunAsync(_client, backend, _log);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            _log.End(SessionOutcome.ClientClosed);
-        }
-        finally
-        {
-            _log.Tls = _client.IsTls;
-            _log.Write(logger);
-        }
-    }
+    protected override string? DrainedText => "* BYE [UNAVAILABLE] Server going out of service; reconnect to continue.\r\n";
 
-    /// <summary>Serves commands until a login reaches the mailbox server (its connection) or the session ends (null).</summary>
-    private async Task<BackendConnection?> PreLoginAsync()
+    protected override string Greeting() => $"* OK [CAPABILITY {Capabilities()}] CasGateway IMAP4rev1 proxy ready.\r\n";
+
+    protected override async Task<BackendConnection?> PreLoginAsync()
     {
-        var reader = new ImapCommandReader(_client, _options);
+        var reader = new ImapCommandReader(Client, Options);
         while (true)
         {
             var read = await reader.ReadAsync();
@@ -67,8 +33,8 @@ public sealed class ImapSession
                     await CloseAsync(read.Line);
                     return null;
                 case ImapReadStatus.LiteralTooLarge:
-                    await _client.SendAsync($"{read.Tag} BAD [TOOBIG] Literal too large before login.\r\n* BYE Closing connection.\r\n");
-                    _log.End(SessionOutcome.LiteralTooLarge);
+                    await Client.SendAsync($"{read.Tag} BAD [TOOBIG] Literal too large before login.\r\n* BYE Closing connection.\r\n");
+                    Log.End(SessionOutcome.LiteralTooLarge);
                     return null;
                 case ImapReadStatus.Invalid:
                     if (await RefuseAsync(read.Tag, "BAD Invalid command syntax."))
@@ -93,17 +59,17 @@ public sealed class ImapSession
         switch (command.Name)
         {
             case "CAPABILITY":
-                await _client.SendAsync($"* CAPABILITY {Capabilities()}\r\n{tag} OK Pre-login capabilities listed, post-login capabilities have more.\r\n");
+                await Client.SendAsync($"* CAPABILITY {Capabilities()}\r\n{tag} OK Pre-login capabilities listed, post-login capabilities have more.\r\n");
                 return (false, null);
             case "NOOP":
-                await _client.SendAsync($"{tag} OK NOOP completed.\r\n");
+                await Client.SendAsync($"{tag} OK NOOP completed.\r\n");
                 return (false, null);
             case "ID":
-                await _client.SendAsync($"* ID (\"name\" \"CasGateway\")\r\n{tag} OK ID completed.\r\n");
+                await Client.SendAsync($"* ID (\"name\" \"CasGateway\")\r\n{tag} OK ID completed.\r\n");
                 return (false, null);
             case "LOGOUT":
-                await _client.SendAsync($"* BYE Logging out.\r\n{tag} OK Logout completed.\r\n");
-                _log.End(SessionOutcome.LoggedOut);
+                await Client.SendAsync($"* BYE Logging out.\r\n{tag} OK Logout completed.\r\n");
+                Log.End(SessionOutcome.LoggedOut);
                 return (true, null);
             case "STARTTLS":
                 return (await StartTlsAsync(tag), null);
@@ -111,16 +77,16 @@ public sealed class ImapSession
             case "AUTHENTICATE" when !LoginAllowed:
                 return (await RefuseAsync(tag, "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."), null);
             case "LOGIN" when command.Arguments.Count == 2:
-                return await CompleteLoginAsync(tag, await _services.Authenticator.CheckPasswordAsync(
-                    command.Arguments[0], command.Arguments[1], "LOGIN", _client.Closed));
+                return await CompleteLoginAsync(tag, await Services.Authenticator.CheckPasswordAsync(
+                    command.Arguments[0], command.Arguments[1], "LOGIN", Client.Closed));
             case "AUTHENTICATE" when command.Arguments.Count is 1 or 2:
                 var mechanism = SaslMessages.Parse(command.Arguments[0]);
-                if (mechanism is null || (mechanism != SaslMechanism.Plain && !_bearer))
+                if (mechanism is null || (mechanism != SaslMechanism.Plain && !Bearer))
                 {
                     return (await RefuseAsync(tag, "NO Unsupported authentication mechanism."), null);
                 }
-                return await CompleteLoginAsync(tag, await _services.Authenticator.AuthenticateAsync(
-                    _client, mechanism.Value, command.Arguments.Count == 2 ? command.Arguments[1] : null, _options));
+                return await CompleteLoginAsync(tag, await Services.Authenticator.AuthenticateAsync(
+                    Client, mechanism.Value, command.Arguments.Count == 2 ? command.Arguments[1] : null, Options));
             case "LOGIN" or "AUTHENTICATE":
                 return (await RefuseAsync(tag, "BAD Invalid arguments."), null);
             default:
@@ -130,23 +96,23 @@ public sealed class ImapSession
 
     private async Task<bool> StartTlsAsync(string tag)
     {
-        if (_client.IsTls)
+        if (Client.IsTls)
         {
             return await RefuseAsync(tag, "BAD TLS is already active.");
         }
-        if (LineReader.HasBufferedData(_client.Input))
+        if (LineReader.HasBufferedData(Client.Input))
         {
             // Anything sent after STARTTLS in the same burst would be taken as if it came over TLS (CVE-2011-0411).
-            await _client.SendAsync($"{tag} BAD STARTTLS must be the last command before the TLS handshake.\r\n* BYE Closing connection.\r\n");
-            _log.End(SessionOutcome.DataAfterStartTls);
+            await Client.SendAsync($"{tag} BAD STARTTLS must be the last command before the TLS handshake.\r\n* BYE Closing connection.\r\n");
+            Log.End(SessionOutcome.DataAfterStartTls);
             return true;
         }
-        await _client.SendAsync($"{tag} OK Begin TLS negotiation now.\r\n");
-        if (await _client.UpgradeToTlsAsync(_services.Certificates, _options.PreLoginIdleTimeout))
+        await Client.SendAsync($"{tag} OK Begin TLS negotiation now.\r\n");
+        if (await Client.UpgradeToTlsAsync(Services.Certificates, Options.PreLoginIdleTimeout))
         {
             return false;
         }
-        _log.End(SessionOutcome.TlsFailed);
+        Log.End(SessionOutcome.TlsFailed);
         return true;
     }
 
@@ -156,33 +122,33 @@ public sealed class ImapSession
         {
             case AuthStatus.Success:
                 var user = result.User!;
-                _log.User = user.LoginName;
-                _log.Method = user.Method;
-                var attempt = await _services.Proxy.ConnectAsync(user, Dialect, _log, _client.Closed);
+                Log.User = user.LoginName;
+                Log.Method = user.Method;
+                var attempt = await Services.Proxy.ConnectAsync(user, Dialect, Log, Client.Closed);
                 if (attempt.Backend is null)
                 {
-                    _log.Fail(attempt.Failure, attempt.Reason);
+                    Log.Fail(attempt.Failure, attempt.Reason);
                     var code = attempt.IsTemporary ? "UNAVAILABLE" : "AUTHORIZATIONFAILED";
-                    await _client.SendAsync($"{tag} NO [{code}] {attempt.ClientMessage}\r\n");
+                    await Client.SendAsync($"{tag} NO [{code}] {attempt.ClientMessage}\r\n");
                     return (false, null);
                 }
-                _log.LoggedIn();
-                await _client.SendAsync($"{tag} OK {attempt.SuccessText}\r\n");
+                Log.LoggedIn();
+                await Client.SendAsync($"{tag} OK {attempt.SuccessText}\r\n");
                 return (true, attempt.Backend);
             case AuthStatus.Failed:
-                _log.User = result.Claimed;
-                _log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
-                var exhausted = await _limits.LoginFailedAsync(_client.Closed);
-                await _client.SendAsync($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+                Log.User = result.Claimed;
+                Log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
+                var exhausted = await Limits.LoginFailedAsync(Client.Closed);
+                await Client.SendAsync($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
                 if (!exhausted)
                 {
                     return (false, null);
                 }
-                await _client.SendAsync("* BYE Too many failed login attempts.\r\n");
-                _log.End(SessionOutcome.TooManyFailedAttempts);
+                await Client.SendAsync("* BYE Too many failed login attempts.\r\n");
+                Log.End(SessionOutcome.TooManyFailedAttempts);
                 return (true, null);
             case AuthStatus.Cancelled:
-                await _client.SendAsync($"{tag} BAD Authentication cancelled.\r\n");
+                await Client.SendAsync($"{tag} BAD Authentication cancelled.\r\n");
                 return (false, null);
             case AuthStatus.Malformed:
                 return (await RefuseAsync(tag, "BAD Invalid SASL response."), null);
@@ -195,13 +161,13 @@ public sealed class ImapSession
     /// <summary>Answers a refused command; true when that was one too many and the connection is closing.</summary>
     private async Task<bool> RefuseAsync(string tag, string answer)
     {
-        await _client.SendAsync($"{tag} {answer}\r\n");
-        if (!_limits.BadCommand())
+        await Client.SendAsync($"{tag} {answer}\r\n");
+        if (!Limits.BadCommand())
         {
             return false;
         }
-        await _client.SendAsync("* BYE Too many invalid commands.\r\n");
-        _log.End(SessionOutcome.TooManyBadCommands);
+        await Client.SendAsync("* BYE Too many invalid commands.\r\n");
+        Log.End(SessionOutcome.TooManyBadCommands);
         return true;
     }
 
@@ -210,19 +176,19 @@ public sealed class ImapSession
         switch (why)
         {
             case LineStatus.TooLong:
-                await _client.SendAsync("* BAD Line too long.\r\n* BYE Closing connection.\r\n");
-                _log.End(SessionOutcome.LineTooLong);
+                await Client.SendAsync("* BAD Line too long.\r\n* BYE Closing connection.\r\n");
+                Log.End(SessionOutcome.LineTooLong);
                 break;
             case LineStatus.IdleTimeout:
-                await _client.SendAsync("* BYE Disconnected for inactivity.\r\n");
-                _log.End(SessionOutcome.IdleTimeout);
+                await Client.SendAsync("* BYE Disconnected for inactivity.\r\n");
+                Log.End(SessionOutcome.IdleTimeout);
                 break;
             case LineStatus.ShuttingDown:
-                await _client.SendAsync("* BYE Server shutting down.\r\n");
-                _log.End(SessionOutcome.ShuttingDown);
+                await Client.SendAsync("* BYE Server shutting down.\r\n");
+                Log.End(SessionOutcome.ShuttingDown);
                 break;
             default:
-                _log.End(SessionOutcome.ClientClosed);
+                Log.End(SessionOutcome.ClientClosed);
                 break;
         }
     }
@@ -230,7 +196,7 @@ public sealed class ImapSession
     private string Capabilities()
     {
         var capabilities = "IMAP4rev1 SASL-IR ID";
-        if (!_client.IsTls)
+        if (!Client.IsTls)
         {
             capabilities += " STARTTLS";
         }
@@ -238,6 +204,6 @@ public sealed class ImapSession
         {
             return capabilities + " LOGINDISABLED";
         }
-        return capabilities + (_bearer ? " AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER" : " AUTH=PLAIN");
+        return capabilities + (Bearer ? " AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER" : " AUTH=PLAIN");
     }
 }

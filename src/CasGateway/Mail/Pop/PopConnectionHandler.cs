@@ -8,7 +8,8 @@ public sealed class PopConnectionHandler(MailSessionServices services, ILogger<P
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        await using var client = new MailClient(connection);
-        await new PopSession(client, services).RunAsync(logger);
+        using var presence = services.Drain.Enter(MailProtocol.Pop3, connection);
+        await using var client = new MailClient(connection, presence.LeaveRequested);
+        await new PopSession(client, services, presence).RunAsync(logger);
     }
 }

@@ -7,60 +7,28 @@ namespace CasGateway.Mail.Pop;
 /// USER/PASS, AUTH PLAIN/XOAUTH2/OAUTHBEARER); once the user is authenticated and logged in on their mailbox
 /// server, the pending PASS/AUTH is answered with the server's +OK and bytes are relayed.
 /// </summary>
-public sealed class PopSession
+public sealed class PopSession : MailSession
 {
     private static readonly PopBackendDialect Dialect = new();
-    private readonly MailClient _client;
-    private readonly MailSessionServices _services;
-    private readonly MailOptions _options;
-    private readonly PreLoginLimits _limits;
-    private readonly MailSessionLog _log;
-    private bool _bearer;
     private string? _user;
 
-    public PopSession(MailClient client, MailSessionServices services)
+    public PopSession(MailClient client, MailSessionServices services, MailSessionPresence presence)
+        : base(MailProtocol.Pop3, client, services, presence)
     {
-        _client = client;
-        _services = services;
-        _options = services.Options;
-        _limits = new PreLoginLimits(_options);
-        _log = new MailSessionLog(MailProtocol.Pop3, client.RemoteIp);
     }
 
-    private bool LoginAllowed => _client.IsTls || _options.AllowPlainTextLogin;
+    protected override string OutOfServiceText => "-ERR [SYS/TEMP] POP3 is out of service on this server; try again.\r\n";
 
-    public async Task RunAsync(ILogger logger)
-    {
-        try
-        {
-            _bearer = await _services.Authenticator.BearerEnabledAsync();
-            await _client.SendAsync("+OK CasGateway POP3 proxy ready.\r\n");
-            var backend = await PreLoginAsync();
-            if (backend is not null)
-            {
-                await using (backend)
-                {
-                    await Splice.RunAsync(_client, backend, _log);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            _log.End(SessionOutcome.ClientClosed);
-        }
-        finally
-        {
-            _log.Tls = _client.IsTls;
-            _log.Write(logger);
-        }
-    }
+    /// <summary>POP3 has no unsolicited responses: a drained session is closed without a word.</summary>
+    protected override string? DrainedText => null;
 
-    /// <summary>Serves commands until a login reaches the mailbox server (its connection) or the session ends (null).</summary>
-    private async Task<BackendConnection?> PreLoginAsync()
+    protected override string Greeting() => "+OK CasGateway POP3 proxy ready.\r\n";
+
+    protected override async Task<BackendConnection?> PreLoginAsync()
     {
         while (true)
         {
-            var line = await _client.ReadLineAsync(_options.MaxLineLength, _options.PreLoginIdleTimeout);
+            var line = await Client.ReadLineAsync(Options.MaxLineLength, Options.PreLoginIdleTimeout);
             if (line.Status != LineStatus.Line)
             {
                 await CloseAsync(line.Status);
@@ -83,39 +51,39 @@ public sealed class PopSession
         switch (verb)
         {
             case "CAPA":
-                await _client.SendAsync("+OK Capability list follows\r\n" + Capabilities() + ".\r\n");
+                await Client.SendAsync("+OK Capability list follows\r\n" + Capabilities() + ".\r\n");
                 return (false, null);
             case "NOOP":
-                await _client.SendAsync("+OK\r\n");
+                await Client.SendAsync("+OK\r\n");
                 return (false, null);
             case "QUIT":
-                await _client.SendAsync("+OK Logging out.\r\n");
-                _log.End(SessionOutcome.LoggedOut);
+                await Client.SendAsync("+OK Logging out.\r\n");
+                Log.End(SessionOutcome.LoggedOut);
                 return (true, null);
             case "STLS":
                 return (await StartTlsAsync(), null);
             case "AUTH" when argument.Length == 0:
-                await _client.SendAsync(_bearer ? "+OK\r\nPLAIN\r\nXOAUTH2\r\nOAUTHBEARER\r\n.\r\n" : "+OK\r\nPLAIN\r\n.\r\n");
+                await Client.SendAsync(Bearer ? "+OK\r\nPLAIN\r\nXOAUTH2\r\nOAUTHBEARER\r\n.\r\n" : "+OK\r\nPLAIN\r\n.\r\n");
                 return (false, null);
             case "USER" or "PASS" or "AUTH" when !LoginAllowed:
                 return (await RefuseAsync("-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."), null);
             case "USER" when argument.Length > 0:
                 _user = argument;
-                await _client.SendAsync("+OK\r\n");
+                await Client.SendAsync("+OK\r\n");
                 return (false, null);
             case "PASS" when _user is not null:
                 var user = _user;
                 _user = null;
-                return await CompleteLoginAsync(await _services.Authenticator.CheckPasswordAsync(user, argument, "USER", _client.Closed));
+                return await CompleteLoginAsync(await Services.Authenticator.CheckPasswordAsync(user, argument, "USER", Client.Closed));
             case "AUTH":
                 var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 var mechanism = parts.Length is 1 or 2 ? SaslMessages.Parse(parts[0]) : null;
-                if (mechanism is null || (mechanism != SaslMechanism.Plain && !_bearer))
+                if (mechanism is null || (mechanism != SaslMechanism.Plain && !Bearer))
                 {
                     return (await RefuseAsync("-ERR Unsupported authentication mechanism."), null);
                 }
-                return await CompleteLoginAsync(await _services.Authenticator.AuthenticateAsync(
-                    _client, mechanism.Value, parts.Length == 2 ? parts[1] : null, _options));
+                return await CompleteLoginAsync(await Services.Authenticator.AuthenticateAsync(
+                    Client, mechanism.Value, parts.Length == 2 ? parts[1] : null, Options));
             case "USER" or "PASS":
                 return (await RefuseAsync("-ERR Give USER name, then PASS."), null);
             default:
@@ -125,23 +93,23 @@ public sealed class PopSession
 
     private async Task<bool> StartTlsAsync()
     {
-        if (_client.IsTls)
+        if (Client.IsTls)
         {
             return await RefuseAsync("-ERR TLS is already active.");
         }
-        if (LineReader.HasBufferedData(_client.Input))
+        if (LineReader.HasBufferedData(Client.Input))
         {
             // Anything sent after STLS in the same burst would be taken as if it came over TLS (CVE-2011-0411).
-            await _client.SendAsync("-ERR STLS must be the last command before the TLS handshake.\r\n");
-            _log.End(SessionOutcome.DataAfterStartTls);
+            await Client.SendAsync("-ERR STLS must be the last command before the TLS handshake.\r\n");
+            Log.End(SessionOutcome.DataAfterStartTls);
             return true;
         }
-        await _client.SendAsync("+OK Begin TLS negotiation now.\r\n");
-        if (await _client.UpgradeToTlsAsync(_services.Certificates, _options.PreLoginIdleTimeout))
+        await Client.SendAsync("+OK Begin TLS negotiation now.\r\n");
+        if (await Client.UpgradeToTlsAsync(Services.Certificates, Options.PreLoginIdleTimeout))
         {
             return false;
         }
-        _log.End(SessionOutcome.TlsFailed);
+        Log.End(SessionOutcome.TlsFailed);
         return true;
     }
 
@@ -151,31 +119,31 @@ public sealed class PopSession
         {
             case AuthStatus.Success:
                 var user = result.User!;
-                _log.User = user.LoginName;
-                _log.Method = user.Method;
-                var attempt = await _services.Proxy.ConnectAsync(user, Dialect, _log, _client.Closed);
+                Log.User = user.LoginName;
+                Log.Method = user.Method;
+                var attempt = await Services.Proxy.ConnectAsync(user, Dialect, Log, Client.Closed);
                 if (attempt.Backend is null)
                 {
-                    _log.Fail(attempt.Failure, attempt.Reason);
-                    await _client.SendAsync($"-ERR [{(attempt.IsTemporary ? "SYS/TEMP" : "SYS/PERM")}] {attempt.ClientMessage}\r\n");
+                    Log.Fail(attempt.Failure, attempt.Reason);
+                    await Client.SendAsync($"-ERR [{(attempt.IsTemporary ? "SYS/TEMP" : "SYS/PERM")}] {attempt.ClientMessage}\r\n");
                     return (false, null);
                 }
-                _log.LoggedIn();
-                await _client.SendAsync($"+OK {attempt.SuccessText}\r\n");
+                Log.LoggedIn();
+                await Client.SendAsync($"+OK {attempt.SuccessText}\r\n");
                 return (true, attempt.Backend);
             case AuthStatus.Failed:
-                _log.User = result.Claimed;
-                _log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
-                if (!await _limits.LoginFailedAsync(_client.Closed))
+                Log.User = result.Claimed;
+                Log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
+                if (!await Limits.LoginFailedAsync(Client.Closed))
                 {
-                    await _client.SendAsync("-ERR [AUTH] Authentication failed.\r\n");
+                    await Client.SendAsync("-ERR [AUTH] Authentication failed.\r\n");
                     return (false, null);
                 }
-                await _client.SendAsync("-ERR [AUTH] Authentication failed. Too many failed login attempts, closing.\r\n");
-                _log.End(SessionOutcome.TooManyFailedAttempts);
+                await Client.SendAsync("-ERR [AUTH] Authentication failed. Too many failed login attempts, closing.\r\n");
+                Log.End(SessionOutcome.TooManyFailedAttempts);
                 return (true, null);
             case AuthStatus.Cancelled:
-                await _client.SendAsync("-ERR Authentication cancelled.\r\n");
+                await Client.SendAsync("-ERR Authentication cancelled.\r\n");
                 return (false, null);
             case AuthStatus.Malformed:
                 return (await RefuseAsync("-ERR Invalid SASL response."), null);
@@ -188,13 +156,13 @@ public sealed class PopSession
     /// <summary>Answers a refused command; true when that was one too many and the connection is closing.</summary>
     private async Task<bool> RefuseAsync(string answer)
     {
-        if (!_limits.BadCommand())
+        if (!Limits.BadCommand())
         {
-            await _client.SendAsync(answer + "\r\n");
+            await Client.SendAsync(answer + "\r\n");
             return false;
         }
-        await _client.SendAsync(answer + " Too many invalid commands, closing.\r\n");
-        _log.End(SessionOutcome.TooManyBadCommands);
+        await Client.SendAsync(answer + " Too many invalid commands, closing.\r\n");
+        Log.End(SessionOutcome.TooManyBadCommands);
         return true;
     }
 
@@ -203,19 +171,19 @@ public sealed class PopSession
         switch (why)
         {
             case LineStatus.TooLong:
-                await _client.SendAsync("-ERR Line too long.\r\n");
-                _log.End(SessionOutcome.LineTooLong);
+                await Client.SendAsync("-ERR Line too long.\r\n");
+                Log.End(SessionOutcome.LineTooLong);
                 break;
             case LineStatus.IdleTimeout:
-                await _client.SendAsync("-ERR Disconnected for inactivity.\r\n");
-                _log.End(SessionOutcome.IdleTimeout);
+                await Client.SendAsync("-ERR Disconnected for inactivity.\r\n");
+                Log.End(SessionOutcome.IdleTimeout);
                 break;
             case LineStatus.ShuttingDown:
-                await _client.SendAsync("-ERR [SYS/TEMP] Server shutting down.\r\n");
-                _log.End(SessionOutcome.ShuttingDown);
+                await Client.SendAsync("-ERR [SYS/TEMP] Server shutting down.\r\n");
+                Log.End(SessionOutcome.ShuttingDown);
                 break;
             default:
-                _log.End(SessionOutcome.ClientClosed);
+                Log.End(SessionOutcome.ClientClosed);
                 break;
         }
     }
@@ -225,9 +193,9 @@ public sealed class PopSession
         var capabilities = "CAPA\r\n";
         if (LoginAllowed)
         {
-            capabilities += _bearer ? "USER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n" : "USER\r\nSASL PLAIN\r\n";
+            capabilities += Bearer ? "USER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n" : "USER\r\nSASL PLAIN\r\n";
         }
-        if (!_client.IsTls)
+        if (!Client.IsTls)
         {
             capabilities += "STLS\r\n";
         }

@@ -1,0 +1,100 @@
+namespace CasGateway.Mail.Core;
+
+/// <summary>
+/// The life of one IMAP or POP3 connection, the same for both protocols: refused while the component is out of
+/// service, greeting, the protocol's own pre-login dialogue, then the relay to the mailbox server, and one log
+/// event at the end. The protocol classes supply the words.
+/// </summary>
+public abstract class MailSession
+{
+    private readonly MailSessionPresence _presence;
+
+    protected MailSession(MailProtocol protocol, MailClient client, MailSessionServices services, MailSessionPresence presence)
+    {
+        _presence = presence;
+        Client = client;
+        Services = services;
+        Options = services.Options;
+        Limits = new PreLoginLimits(Options);
+        Log = new MailSessionLog(protocol, client.RemoteIp);
+    }
+
+    protected MailClient Client { get; }
+
+    protected MailSessionServices Services { get; }
+
+    /// <summary>The settings this session runs with.</summary>
+    protected MailOptions Options { get; }
+
+    protected PreLoginLimits Limits { get; }
+
+    protected MailSessionLog Log { get; }
+
+    /// <summary>Whether XOAUTH2 / OAUTHBEARER are offered (bearer authentication is configured).</summary>
+    protected bool Bearer { get; private set; }
+
+    protected bool LoginAllowed => Client.IsTls || Options.AllowPlainTextLogin;
+
+    /// <summary>The answer to a connection while the component is out of service, before closing it.</summary>
+    protected abstract string OutOfServiceText { get; }
+
+    /// <summary>What the client is told when a drain closes its logged-in session, or null to close in silence.</summary>
+    protected abstract string? DrainedText { get; }
+
+    protected abstract string Greeting();
+
+    /// <summary>Serves commands until a login reaches the mailbox server (its connection) or the session ends (null).</summary>
+    protected abstract Task<BackendConnection?> PreLoginAsync();
+
+    public async Task RunAsync(ILogger logger)
+    {
+        try
+        {
+            if (!_presence.Accepting)
+            {
+                Log.End(SessionOutcome.OutOfService);
+                await Client.SendAsync(OutOfServiceText);
+                return;
+            }
+            Bearer = await Services.Authenticator.BearerEnabledAsync();
+            await Client.SendAsync(Greeting());
+            var backend = await PreLoginAsync();
+            if (backend is not null)
+            {
+                await using (backend)
+                {
+                    if (await Splice.RunAsync(Client, backend, Log, _presence))
+                    {
+                        Log.End(SessionOutcome.ShuttingDown);
+                        await SayDrainedAsync();
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            Log.End(SessionOutcome.ClientClosed);
+        }
+        finally
+        {
+            Log.Tls = Client.IsTls;
+            Log.Write(logger);
+        }
+    }
+
+    private async Task SayDrainedAsync()
+    {
+        if (DrainedText is not { } text)
+        {
+            return;
+        }
+        try
+        {
+            await Client.SendAsync(text);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client left at the same moment; the session is over either way.
+        }
+    }
+}

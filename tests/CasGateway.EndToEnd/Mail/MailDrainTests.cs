@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Net;
+using CasGateway.EndToEnd.Health;
+using CasGateway.Health;
+using CasGateway.Mail.Core;
+using CasGateway.TestSupport;
+using Xunit.Abstractions;
+
+namespace CasGateway.EndToEnd.Mail;
+
+/// <summary>
+/// Issue 8: health and drain from the HTTP side cover the IMAP and POP3 listeners — a drain stops accepting, lets
+/// sessions go on through the grace period, then closes them once quiet; the listeners also take the PROXY protocol
+/// and count among the node's client connections. Real Dovecot behind, sessions spoken by hand to see every line.
+/// </summary>
+public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output) : IClassFixture<DovecotPair>, IAsyncLifetime
+{
+    private readonly List<MailDeployment> _deployments = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var mail in _deployments)
+        {
+            mail.WriteLogs(output);
+            await mail.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Draining_imap_refuses_new_sessions_lets_open_ones_work_through_the_grace_then_closes_them()
+    {
+        var grace = TimeSpan.FromSeconds(2);
+        var mail = await StartAsync(grace, quiet: TimeSpan.FromSeconds(1));
+        using var http = mail.Gateway.CreateClient();
+        await using var session = await LoggedInImapAsync(mail, "alice@contoso.com");
+        await using var idle = await mail.ConnectRawAsync(MailProtocol.Imap);
+        Assert.StartsWith("* OK", await idle.ReadLineAsync());
+        var backendConnections = mail.BackendConnections;
+
+        var drain = Stopwatch.StartNew();
+        await http.SetStateAsync(mail.Topology, "Imap", "Draining");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.ProbeAsync("/imap/healthcheck.htm")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await http.ProbeAsync("/pop/healthcheck.htm")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await http.ProbeAsync("/owa/healthcheck.htm")).Status);
+        await using (var refused = await mail.ConnectRawAsync(MailProtocol.Imap))
+        {
+            var line = Assert.Single(await refused.ReadUntilClosedAsync());
+            Assert.StartsWith("* BYE [UNAVAILABLE]", line);
+        }
+        await using (var pop = await mail.ConnectRawAsync(MailProtocol.Pop3))
+        {
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+        }
+        await session.SendAsync("a3 NOOP\r\n");
+        Assert.StartsWith("a3 OK", await ReadTaggedAsync(session, "a3"));
+        Assert.True(drain.Elapsed < grace, $"the open session answered within the grace period ({drain.Elapsed})");
+        Assert.Equal(backendConnections, mail.BackendConnections);
+
+        var lines = await session.ReadUntilClosedAsync(TimeSpan.FromSeconds(10));
+        var closedAfter = drain.Elapsed;
+        Assert.StartsWith("* BYE [UNAVAILABLE]", Assert.Single(lines));
+        Assert.True(closedAfter >= grace, $"closed after the grace period, not before ({closedAfter})");
+        Assert.True(closedAfter < grace + TimeSpan.FromSeconds(4), $"closed soon after the grace period ({closedAfter})");
+        Assert.Equal(["* BYE Server shutting down."], await idle.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
+        output.WriteLine($"logged-in session closed {closedAfter.TotalMilliseconds:0} ms after the drain started (grace {grace.TotalSeconds} s)");
+
+        var outcomes = (await mail.SessionEventsAsync(4)).Select(e => (e.GetProperty("Outcome").GetString(), e.GetProperty("User").GetString())).ToList();
+        Assert.Contains(("OutOfService", null), outcomes);
+        Assert.Contains(("ShuttingDown", "alice@contoso.com"), outcomes);
+        Assert.Contains(("ShuttingDown", null), outcomes);
+
+        await http.SetStateAsync(mail.Topology, "Imap", "Active");
+        Assert.Equal(HttpStatusCode.OK, (await http.ProbeAsync("/imap/healthcheck.htm")).Status);
+        await using var again = await LoggedInImapAsync(mail, "bob@contoso.com");
+    }
+
+    [Fact]
+    public async Task After_the_grace_a_busy_session_is_closed_only_once_it_falls_quiet()
+    {
+        var quiet = TimeSpan.FromSeconds(1.5);
+        var mail = await StartAsync(grace: TimeSpan.FromMilliseconds(500), quiet);
+        using var http = mail.Gateway.CreateClient();
+        await using var session = await LoggedInImapAsync(mail, "alice@contoso.com");
+        await using var idle = await mail.ConnectRawAsync(MailProtocol.Imap);
+        Assert.StartsWith("* OK", await idle.ReadLineAsync());
+
+        await http.SetStateAsync(mail.Topology, "Imap", "Draining");
+        // The pre-login connection is closed when the grace period ends: from then on the drain wants the session gone.
+        Assert.Equal(["* BYE Server shutting down."], await idle.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
+        var busyUntil = Stopwatch.StartNew();
+        for (var i = 0; busyUntil.Elapsed < quiet * 2; i++)
+        {
+            await session.SendAsync($"n{i} NOOP\r\n");
+            Assert.StartsWith($"n{i} OK", await ReadTaggedAsync(session, $"n{i}"));
+            await Task.Delay(200);
+        }
+
+        var fellQuiet = Stopwatch.StartNew();
+        Assert.StartsWith("* BYE [UNAVAILABLE]", Assert.Single(await session.ReadUntilClosedAsync(TimeSpan.FromSeconds(10))));
+        Assert.True(fellQuiet.Elapsed >= quiet - TimeSpan.FromMilliseconds(400), $"closed after the quiet period ({fellQuiet.Elapsed})");
+        Assert.True(fellQuiet.Elapsed < quiet + TimeSpan.FromSeconds(3), $"closed soon after falling quiet ({fellQuiet.Elapsed})");
+    }
+
+    [Fact]
+    public async Task Inactive_imap_closes_logged_in_sessions_at_once()
+    {
+        var mail = await StartAsync(grace: TimeSpan.FromSeconds(30), quiet: TimeSpan.FromSeconds(30));
+        using var http = mail.Gateway.CreateClient();
+        await using var session = await LoggedInImapAsync(mail, "bob@contoso.com");
+
+        var clock = Stopwatch.StartNew();
+        await http.SetStateAsync(mail.Topology, "Imap", "Inactive");
+
+        Assert.StartsWith("* BYE [UNAVAILABLE]", Assert.Single(await session.ReadUntilClosedAsync(TimeSpan.FromSeconds(10))));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"closed at once, not after grace or quiet periods ({clock.Elapsed})");
+        await using var refused = await mail.ConnectRawAsync(MailProtocol.Imap, implicitTls: false);
+        Assert.StartsWith("* BYE [UNAVAILABLE]", Assert.Single(await refused.ReadUntilClosedAsync()));
+    }
+
+    [Fact]
+    public async Task Draining_pop_refuses_new_sessions_and_closes_a_quiet_one_without_a_word()
+    {
+        var mail = await StartAsync(grace: TimeSpan.FromSeconds(1), quiet: TimeSpan.FromMilliseconds(500));
+        using var http = mail.Gateway.CreateClient();
+        await using var session = await mail.ConnectRawAsync(MailProtocol.Pop3);
+        Assert.StartsWith("+OK", await session.ReadLineAsync());
+        await session.SendAsync("USER carol@contoso.com\r\n");
+        Assert.StartsWith("+OK", await session.ReadLineAsync());
+        await session.SendAsync($"PASS {TestDirectory.PasswordOf("carol@contoso.com")}\r\n");
+        Assert.StartsWith("+OK", await session.ReadLineAsync());
+        await session.SendAsync("STAT\r\n");
+        Assert.StartsWith("+OK", await session.ReadLineAsync());
+
+        await http.SetStateAsync(mail.Topology, "Pop", "Draining");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.ProbeAsync("/pop/healthcheck.htm")).Status);
+        await using (var refused = await mail.ConnectRawAsync(MailProtocol.Pop3, implicitTls: false))
+        {
+            Assert.StartsWith("-ERR [SYS/TEMP]", Assert.Single(await refused.ReadUntilClosedAsync()));
+        }
+        await using (var imap = await mail.ConnectRawAsync(MailProtocol.Imap))
+        {
+            Assert.StartsWith("* OK", await imap.ReadLineAsync());
+        }
+
+        Assert.Empty(await session.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
+        var events = await mail.SessionEventsAsync(3);
+        var closed = Assert.Single(events, e => e.GetProperty("User").GetString() == "carol@contoso.com");
+        Assert.Equal("ShuttingDown", closed.GetProperty("Outcome").GetString());
+        Assert.Equal("Pop3", closed.GetProperty("Protocol").GetString());
+    }
+
+    [Fact]
+    public async Task Draining_the_node_closes_mail_sessions_with_its_other_client_connections()
+    {
+        var mail = await StartAsync(grace: TimeSpan.FromSeconds(1), quiet: TimeSpan.FromMilliseconds(500));
+        var connections = mail.Gateway.GetRequiredService<ClientConnectionRegistry>();
+        using var http = mail.Gateway.CreateClient();
+        await using var imap = await LoggedInImapAsync(mail, "alice@contoso.com");
+        await using var pop = await mail.ConnectRawAsync(MailProtocol.Pop3);
+        Assert.StartsWith("+OK", await pop.ReadLineAsync());
+        Assert.True(connections.OpenConnections >= 2, $"mail connections are registered ({connections.OpenConnections})");
+
+        await http.SetStateAsync(mail.Topology, "ServerWideOffline", "Draining");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.ProbeAsync("/imap/healthcheck.htm")).Status);
+        await using (var refused = await mail.ConnectRawAsync(MailProtocol.Imap))
+        {
+            Assert.StartsWith("* BYE [UNAVAILABLE]", Assert.Single(await refused.ReadUntilClosedAsync()));
+        }
+
+        Assert.StartsWith("* BYE [UNAVAILABLE]", Assert.Single(await imap.ReadUntilClosedAsync(TimeSpan.FromSeconds(10))));
+        Assert.Equal(["-ERR [SYS/TEMP] Server shutting down."], await pop.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
+        http.Dispose();
+        await HealthTestKit.EventuallyAsync(() => connections.OpenConnections == 0, TimeSpan.FromSeconds(5), "no client connection left");
+    }
+
+    [Fact]
+    public async Task A_proxy_protocol_header_from_a_trusted_balancer_names_the_mail_client_and_others_are_greeted_at_once()
+    {
+        var balancer = IPAddress.Parse("127.0.0.2");
+        var mail = await StartAsync(grace: TimeSpan.FromSeconds(1), quiet: TimeSpan.FromSeconds(1), new()
+        {
+            ["Gateway:Listeners:ProxyProtocol:TrustedBalancers:0"] = balancer.ToString(),
+        });
+        var endPoint = mail.EndPoint(MailProtocol.Imap, implicitTls: false);
+        await using (var viaBalancer = await RawMailConnection.OpenAsync(endPoint, tlsCertificate: null, from: balancer))
+        {
+            await viaBalancer.SendAsync($"PROXY TCP4 203.0.113.7 127.0.0.1 40123 {endPoint.Port}\r\n");
+            Assert.StartsWith("* OK", await viaBalancer.ReadLineAsync());
+            await viaBalancer.SendAsync("a1 LOGOUT\r\n");
+            Assert.Equal(["* BYE Logging out.", "a1 OK Logout completed."], await viaBalancer.ReadUntilClosedAsync());
+        }
+        // A client that is not a balancer sends nothing before the greeting, and gets it without waiting for a header.
+        var greeted = Stopwatch.StartNew();
+        await using (var direct = await mail.ConnectRawAsync(MailProtocol.Pop3))
+        {
+            Assert.StartsWith("+OK", await direct.ReadLineAsync());
+            Assert.True(greeted.Elapsed < TimeSpan.FromSeconds(5), $"greeted without waiting for the header timeout ({greeted.Elapsed})");
+            await direct.SendAsync("QUIT\r\n");
+            Assert.Equal(["+OK Logging out."], await direct.ReadUntilClosedAsync());
+        }
+
+        var clients = (await mail.SessionEventsAsync(2)).Select(e => (e.GetProperty("Protocol").GetString(), e.GetProperty("ClientIp").GetString())).ToList();
+        Assert.Contains(("Imap", "203.0.113.7"), clients);
+        Assert.Contains(("Pop3", "127.0.0.1"), clients);
+    }
+
+    private async Task<MailDeployment> StartAsync(TimeSpan grace, TimeSpan quiet, Dictionary<string, string?>? more = null)
+    {
+        var settings = HealthTestKit.Settings(grace: grace);
+        settings["Gateway:Mail:DrainQuietPeriod"] = quiet.ToString();
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+        var mail = await MailDeployment.StartAsync(dovecot, overrides: settings);
+        _deployments.Add(mail);
+        return mail;
+    }
+
+    /// <summary>An implicit-TLS IMAP session logged in by hand, with INBOX selected.</summary>
+    private static async Task<RawMailConnection> LoggedInImapAsync(MailDeployment mail, string user)
+    {
+        var raw = await mail.ConnectRawAsync(MailProtocol.Imap);
+        Assert.StartsWith("* OK", await raw.ReadLineAsync());
+        await raw.SendAsync($"a1 LOGIN \"{user}\" \"{TestDirectory.PasswordOf(user)}\"\r\n");
+        Assert.StartsWith("a1 OK", await ReadTaggedAsync(raw, "a1"));
+        await raw.SendAsync("a2 SELECT INBOX\r\n");
+        Assert.StartsWith("a2 OK", await ReadTaggedAsync(raw, "a2"));
+        return raw;
+    }
+
+    /// <summary>Reads past untagged lines to the tagged answer.</summary>
+    private static async Task<string?> ReadTaggedAsync(RawMailConnection raw, string tag)
+    {
+        while (await raw.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith(tag + " ", StringComparison.Ordinal))
+            {
+                return line;
+            }
+        }
+        return null;
+    }
+}
