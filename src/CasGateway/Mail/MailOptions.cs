@@ -110,6 +110,13 @@ public sealed class MailBackendOptions
 
     public MailBackendTls Tls { get; set; } = MailBackendTls.ImplicitTls;
 
+    /// <summary>
+    /// Tell the mailbox server the client's address before logging in (IMAP <c>ID ("x-originating-ip" …)</c>, POP3
+    /// <c>XCLIENT ADDR=…</c> when offered), so its logs and rate limits see the client, not the gateway. Dovecot
+    /// honours both from addresses in its <c>login_trusted_networks</c>; servers that do not are unaffected.
+    /// </summary>
+    public bool ForwardClientAddress { get; set; } = true;
+
     /// <summary>SHA-256 thumbprints of mailbox server certificates to trust (pinning); empty = the system's trust.</summary>
     public List<string> TrustedCertificateThumbprints { get; set; } = [];
 

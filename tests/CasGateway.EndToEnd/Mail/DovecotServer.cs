@@ -149,6 +149,8 @@ public sealed class DovecotServer : IAsyncDisposable
             state_dir = {{Folder}}/state
             instance_name = casgw-{{Path.GetFileName(Folder)}}
             listen = 127.0.0.1
+            # The gateway may tell Dovecot the client's address (IMAP ID x-originating-ip, POP3 XCLIENT).
+            login_trusted_networks = 127.0.0.0/8
             protocols = imap pop3
             log_path = {{LogPath}}
             ssl = required

@@ -177,20 +177,43 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
     }
 
     [Fact]
-    public async Task A_proxy_protocol_header_from_a_trusted_balancer_names_the_mail_client_and_others_are_greeted_at_once()
+    public async Task Behind_a_trusted_balancer_the_mail_client_address_reaches_logs_and_dovecot_and_others_are_greeted_at_once()
     {
         var balancer = IPAddress.Parse("127.0.0.2");
         var mail = await StartAsync(grace: TimeSpan.FromSeconds(1), quiet: TimeSpan.FromSeconds(1), new()
         {
             ["Gateway:Listeners:ProxyProtocol:TrustedBalancers:0"] = balancer.ToString(),
         });
-        var endPoint = mail.EndPoint(MailProtocol.Imap, implicitTls: false);
-        await using (var viaBalancer = await RawMailConnection.OpenAsync(endPoint, tlsCertificate: null, from: balancer))
+        var mbx1 = dovecot.Server("mbx1.contoso.com");
+        mbx1.ReadNewLog();
+        var imapEndPoint = mail.EndPoint(MailProtocol.Imap, implicitTls: false);
+        await using (var viaBalancer = await RawMailConnection.OpenAsync(imapEndPoint, tlsCertificate: null, from: balancer))
         {
-            await viaBalancer.SendAsync($"PROXY TCP4 203.0.113.7 127.0.0.1 40123 {endPoint.Port}\r\n");
+            await viaBalancer.SendAsync($"PROXY TCP4 203.0.113.7 127.0.0.1 40123 {imapEndPoint.Port}\r\n");
             Assert.StartsWith("* OK", await viaBalancer.ReadLineAsync());
-            await viaBalancer.SendAsync("a1 LOGOUT\r\n");
-            Assert.Equal(["* BYE Logging out.", "a1 OK Logout completed."], await viaBalancer.ReadUntilClosedAsync());
+            await viaBalancer.SendAsync("a1 STARTTLS\r\n");
+            Assert.StartsWith("a1 OK", await viaBalancer.ReadLineAsync());
+            await viaBalancer.UpgradeToTlsAsync(mail.Gateway.ServerCertificate);
+            await viaBalancer.SendAsync($"a2 LOGIN alice@contoso.com {TestDirectory.PasswordOf("alice@contoso.com")}\r\n");
+            Assert.StartsWith("a2 OK", await ReadTaggedAsync(viaBalancer, "a2"));
+            await viaBalancer.SendAsync("a3 LOGOUT\r\n");
+            Assert.StartsWith("a3 OK", await ReadTaggedAsync(viaBalancer, "a3"));
+        }
+        var popEndPoint = mail.EndPoint(MailProtocol.Pop3, implicitTls: false);
+        await using (var viaBalancer = await RawMailConnection.OpenAsync(popEndPoint, tlsCertificate: null, from: balancer))
+        {
+            // PROXY v2 this time (HAProxy's send-proxy-v2).
+            await viaBalancer.SendAsync(ProxyV2(IPAddress.Parse("198.51.100.9"), 50999, popEndPoint.Port));
+            Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
+            await viaBalancer.SendAsync("STLS\r\n");
+            Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
+            await viaBalancer.UpgradeToTlsAsync(mail.Gateway.ServerCertificate);
+            await viaBalancer.SendAsync("USER carol@contoso.com\r\n");
+            Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
+            await viaBalancer.SendAsync($"PASS {TestDirectory.PasswordOf("carol@contoso.com")}\r\n");
+            Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
+            await viaBalancer.SendAsync("QUIT\r\n");
+            Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
         }
         // A client that is not a balancer sends nothing before the greeting, and gets it without waiting for a header.
         var greeted = Stopwatch.StartNew();
@@ -202,9 +225,31 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
             Assert.Equal(["+OK Logging out."], await direct.ReadUntilClosedAsync());
         }
 
-        var clients = (await mail.SessionEventsAsync(2)).Select(e => (e.GetProperty("Protocol").GetString(), e.GetProperty("ClientIp").GetString())).ToList();
+        var clients = (await mail.SessionEventsAsync(3)).Select(e => (e.GetProperty("Protocol").GetString(), e.GetProperty("ClientIp").GetString())).ToList();
         Assert.Contains(("Imap", "203.0.113.7"), clients);
+        Assert.Contains(("Pop3", "198.51.100.9"), clients);
         Assert.Contains(("Pop3", "127.0.0.1"), clients);
+        var dovecotLog = await WaitForLogAsync(mbx1, "pop3-login: Info: Login: user=<carol@contoso.com");
+        Assert.Matches(@"imap-login: Info: Login: user=<alice@contoso\.com[^>]*>, method=PLAIN, rip=203\.0\.113\.7, ", dovecotLog);
+        Assert.Matches(@"pop3-login: Info: Login: user=<carol@contoso\.com[^>]*>, method=PLAIN, rip=198\.51\.100\.9, ", dovecotLog);
+    }
+
+    /// <summary>A PROXY protocol v2 header for a TCP over IPv4 connection from <paramref name="source"/>.</summary>
+    private static byte[] ProxyV2(IPAddress source, int sourcePort, int destinationPort)
+    {
+        byte[] signature = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
+        var header = new List<byte>(signature) { 0x21, 0x11, 0x00, 12 };
+        header.AddRange(source.GetAddressBytes());
+        header.AddRange(IPAddress.Loopback.GetAddressBytes());
+        header.AddRange([(byte)(sourcePort >> 8), (byte)sourcePort, (byte)(destinationPort >> 8), (byte)destinationPort]);
+        return [.. header];
+    }
+
+    private static async Task<string> WaitForLogAsync(DovecotServer server, string text)
+    {
+        var log = "";
+        await HealthTestKit.EventuallyAsync(() => (log = server.ReadLog()).Contains(text, StringComparison.Ordinal), TimeSpan.FromSeconds(5), $"Dovecot logged '{text}'");
+        return log;
     }
 
     private async Task<MailDeployment> StartAsync(TimeSpan grace, TimeSpan quiet, Dictionary<string, string?>? more = null)

@@ -31,13 +31,19 @@ public sealed class RawMailConnection : IAsyncDisposable
         var connection = new RawMailConnection(tcp, tcp.GetStream());
         if (tlsCertificate is not null)
         {
-            var expected = tlsCertificate.GetCertHashString(HashAlgorithmName.SHA256);
-            var tls = new SslStream(connection._stream, false, (_, certificate, _, _) =>
-                certificate is not null && certificate.GetCertHashString(HashAlgorithmName.SHA256) == expected);
-            await tls.AuthenticateAsClientAsync("localhost");
-            connection._stream = tls;
+            await connection.UpgradeToTlsAsync(tlsCertificate);
         }
         return connection;
+    }
+
+    /// <summary>Starts TLS on the open connection (after STARTTLS / STLS was accepted); the gateway must present exactly <paramref name="certificate"/>.</summary>
+    public async Task UpgradeToTlsAsync(X509Certificate2 certificate)
+    {
+        var expected = certificate.GetCertHashString(HashAlgorithmName.SHA256);
+        var tls = new SslStream(_stream, false, (_, presented, _, _) =>
+            presented is not null && presented.GetCertHashString(HashAlgorithmName.SHA256) == expected);
+        await tls.AuthenticateAsClientAsync("localhost");
+        _stream = tls;
     }
 
     public async Task SendAsync(string text)

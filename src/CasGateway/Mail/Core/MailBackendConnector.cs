@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace CasGateway.Mail.Core;
 
 /// <summary>What the gateway logs in with on a mailbox server, and whether it must start TLS in the protocol first.</summary>
-public sealed record BackendCredentials(string LoginName, string Password, SslClientAuthenticationOptions? StartTls);
+public sealed record BackendCredentials(string LoginName, string Password, SslClientAuthenticationOptions? StartTls, IPEndPoint? Client);
 
 /// <summary>
 /// Opens connections to mailbox servers' IMAP/POP3 endpoints: TCP with a deadline, then TLS from the first byte
@@ -53,14 +53,18 @@ public sealed class MailBackendConnector(IOptionsMonitor<MailOptions> options)
         }
     }
 
-    /// <summary>The privileged login for <paramref name="address"/>'s mailbox on the server at <paramref name="endpoint"/>.</summary>
-    public BackendCredentials CredentialsFor(string address, DnsEndPoint endpoint)
+    /// <summary>
+    /// The privileged login for <paramref name="address"/>'s mailbox on the server at <paramref name="endpoint"/>, with
+    /// the client's address to pass on when the configuration says so.
+    /// </summary>
+    public BackendCredentials CredentialsFor(string address, DnsEndPoint endpoint, IPEndPoint? client)
     {
         var backend = options.CurrentValue.Backend;
         return new BackendCredentials(
             backend.LoginNameFor(address),
             backend.MasterPassword ?? "",
-            backend.Tls == MailBackendTls.StartTls ? TlsOptions(endpoint.Host) : null);
+            backend.Tls == MailBackendTls.StartTls ? TlsOptions(endpoint.Host) : null,
+            backend.ForwardClientAddress ? client : null);
     }
 
     private SslClientAuthenticationOptions TlsOptions(string host) => new()

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
@@ -24,7 +25,8 @@ public sealed class MailClient : IAsyncDisposable
         Input = connection.Transport.Input;
         Output = connection.Transport.Output;
         IsTls = connection.Features.Get<ITlsHandshakeFeature>() is not null;
-        RemoteIp = connection.RemoteEndPoint is System.Net.IPEndPoint ip ? ip.Address.ToString() : connection.RemoteEndPoint?.ToString() ?? "";
+        RemoteEndPoint = connection.RemoteEndPoint is IPEndPoint ip ? new IPEndPoint(ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address, ip.Port) : null;
+        RemoteIp = RemoteEndPoint?.Address.ToString() ?? connection.RemoteEndPoint?.ToString() ?? "";
         LeaveRequested = leaveRequested;
     }
 
@@ -33,6 +35,9 @@ public sealed class MailClient : IAsyncDisposable
     public PipeWriter Output { get; private set; }
 
     public bool IsTls { get; private set; }
+
+    /// <summary>The client's address (from the PROXY header when a balancer sent one), IPv4 shown as IPv4.</summary>
+    public IPEndPoint? RemoteEndPoint { get; }
 
     public string RemoteIp { get; }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using CasGateway.Anchoring;
@@ -42,7 +43,7 @@ public sealed record ProxyAttempt(BackendConnection? Backend, string SuccessText
 /// </summary>
 public sealed class MailProxy(IMailboxLocator locator, MailBackendConnector connector, IOptionsMonitor<MailOptions> options)
 {
-    public async Task<ProxyAttempt> ConnectAsync(MailUser user, IMailBackendDialect dialect, MailSessionLog log, CancellationToken cancellationToken)
+    public async Task<ProxyAttempt> ConnectAsync(MailUser user, IMailBackendDialect dialect, MailSessionLog log, IPEndPoint? client, CancellationToken cancellationToken)
     {
         MailboxLocation? location;
         try
@@ -78,7 +79,7 @@ public sealed class MailProxy(IMailboxLocator locator, MailBackendConnector conn
         deadline.CancelAfter(options.CurrentValue.Backend.LoginTimeout);
         try
         {
-            var text = await dialect.LoginAsync(backend, connector.CredentialsFor(location.Mailbox.PrimarySmtpAddress, endpoint), deadline.Token);
+            var text = await dialect.LoginAsync(backend, connector.CredentialsFor(location.Mailbox.PrimarySmtpAddress, endpoint, client), deadline.Token);
             return new ProxyAttempt(backend, text, SessionOutcome.Proxied, "");
         }
         catch (Exception ex) when (ex is BackendLoginException or IOException or OperationCanceledException)

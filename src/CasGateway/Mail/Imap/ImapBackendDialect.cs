@@ -3,7 +3,8 @@ using CasGateway.Mail.Core;
 namespace CasGateway.Mail.Imap;
 
 /// <summary>
-/// The gateway's IMAP login on a mailbox server: waits for the greeting, STARTTLS when configured, then
+/// The gateway's IMAP login on a mailbox server: waits for the greeting, STARTTLS when configured, the client's
+/// address in an <c>ID</c> command (RFC 2971, Dovecot's <c>x-originating-ip</c>) when forwarded, then
 /// <c>LOGIN "user*master" "password"</c> (Dovecot's master-user login, or whatever the login format says).
 /// </summary>
 public sealed class ImapBackendDialect : IMailBackendDialect
@@ -23,12 +24,29 @@ public sealed class ImapBackendDialect : IMailBackendDialect
             await ExpectOkAsync(backend, "G1", cancellationToken);
             await backend.UpgradeToTlsAsync(tls, cancellationToken);
         }
+        if (credentials.Client is { } client)
+        {
+            // A server without ID, or one that does not trust us with it, answers BAD/NO: the login goes on regardless.
+            await backend.WriteLineAsync(
+                $"G3 ID (\"x-originating-ip\" \"{client.Address}\" \"x-originating-port\" \"{client.Port}\")", cancellationToken);
+            await ReadTaggedAsync(backend, "G3", cancellationToken);
+        }
         await backend.WriteLineAsync($"G2 LOGIN {Quote(credentials.LoginName)} {Quote(credentials.Password)}", cancellationToken);
         return await ExpectOkAsync(backend, "G2", cancellationToken);
     }
 
-    /// <summary>Reads up to the tagged answer, skipping untagged lines (capabilities, "waiting for authentication").</summary>
     private static async Task<string> ExpectOkAsync(BackendConnection backend, string tag, CancellationToken cancellationToken)
+    {
+        var answer = await ReadTaggedAsync(backend, tag, cancellationToken);
+        if (!answer.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new BackendLoginException($"the server answered '{Clip(answer)}'");
+        }
+        return answer.Length > 3 ? answer[3..] : "Logged in";
+    }
+
+    /// <summary>Reads up to the tagged answer (returned without the tag), skipping untagged lines (capabilities, ID).</summary>
+    private static async Task<string> ReadTaggedAsync(BackendConnection backend, string tag, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -37,16 +55,10 @@ public sealed class ImapBackendDialect : IMailBackendDialect
             {
                 throw new BackendLoginException($"the server said '{Clip(line)}'");
             }
-            if (!line.StartsWith(tag + " ", StringComparison.Ordinal))
+            if (line.StartsWith(tag + " ", StringComparison.Ordinal))
             {
-                continue;
+                return line[(tag.Length + 1)..];
             }
-            var answer = line[(tag.Length + 1)..];
-            if (!answer.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new BackendLoginException($"the server answered '{Clip(answer)}'");
-            }
-            return answer.Length > 3 ? answer[3..] : "Logged in";
         }
     }
 

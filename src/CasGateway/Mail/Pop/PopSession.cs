@@ -121,7 +121,7 @@ public sealed class PopSession : MailSession
                 var user = result.User!;
                 Log.User = user.LoginName;
                 Log.Method = user.Method;
-                var attempt = await Services.Proxy.ConnectAsync(user, Dialect, Log, Client.Closed);
+                var attempt = await Services.Proxy.ConnectAsync(user, Dialect, Log, Client.RemoteEndPoint, Client.Closed);
                 if (attempt.Backend is null)
                 {
                     Log.Fail(attempt.Failure, attempt.Reason);
