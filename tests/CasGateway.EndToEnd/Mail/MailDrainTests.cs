@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using CasGateway.EndToEnd.Health;
 using CasGateway.Health;
+using CasGateway.Mail;
 using CasGateway.Mail.Core;
 using CasGateway.TestSupport;
 using Xunit.Abstractions;
@@ -13,21 +14,8 @@ namespace CasGateway.EndToEnd.Mail;
 /// sessions go on through the grace period, then closes them once quiet; the listeners also take the PROXY protocol
 /// and count among the node's client connections. Real Dovecot behind, sessions spoken by hand to see every line.
 /// </summary>
-public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output) : IClassFixture<DovecotPair>, IAsyncLifetime
+public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output) : MailDeploymentsPerTest(dovecot, output)
 {
-    private readonly List<MailDeployment> _deployments = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var mail in _deployments)
-        {
-            mail.WriteLogs(output);
-            await mail.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Draining_imap_refuses_new_sessions_lets_open_ones_work_through_the_grace_then_closes_them()
     {
@@ -65,7 +53,7 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
         Assert.True(closedAfter >= grace, $"closed after the grace period, not before ({closedAfter})");
         Assert.True(closedAfter < grace + TimeSpan.FromSeconds(4), $"closed soon after the grace period ({closedAfter})");
         Assert.Equal(["* BYE Server shutting down."], await idle.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
-        output.WriteLine($"logged-in session closed {closedAfter.TotalMilliseconds:0} ms after the drain started (grace {grace.TotalSeconds} s)");
+        Output.WriteLine($"logged-in session closed {closedAfter.TotalMilliseconds:0} ms after the drain started (grace {grace.TotalSeconds} s)");
 
         var outcomes = (await mail.SessionEventsAsync(4)).Select(e => (e.GetProperty("Outcome").GetString(), e.GetProperty("User").GetString())).ToList();
         Assert.Contains(("OutOfService", null), outcomes);
@@ -127,10 +115,7 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
         using var http = mail.Gateway.CreateClient();
         await using var session = await mail.ConnectRawAsync(MailProtocol.Pop3);
         Assert.StartsWith("+OK", await session.ReadLineAsync());
-        await session.SendAsync("USER carol@contoso.com\r\n");
-        Assert.StartsWith("+OK", await session.ReadLineAsync());
-        await session.SendAsync($"PASS {TestDirectory.PasswordOf("carol@contoso.com")}\r\n");
-        Assert.StartsWith("+OK", await session.ReadLineAsync());
+        await PopLoginAsync(session, "carol@contoso.com");
         await session.SendAsync("STAT\r\n");
         Assert.StartsWith("+OK", await session.ReadLineAsync());
 
@@ -184,7 +169,7 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
         {
             ["Gateway:Listeners:ProxyProtocol:TrustedBalancers:0"] = balancer.ToString(),
         });
-        var mbx1 = dovecot.Server("mbx1.contoso.com");
+        var mbx1 = Dovecot.Server("mbx1.contoso.com");
         mbx1.ReadNewLog();
         var imapEndPoint = mail.EndPoint(MailProtocol.Imap, implicitTls: false);
         await using (var viaBalancer = await RawMailConnection.OpenAsync(imapEndPoint, tlsCertificate: null, from: balancer))
@@ -208,10 +193,7 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
             await viaBalancer.SendAsync("STLS\r\n");
             Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
             await viaBalancer.UpgradeToTlsAsync(mail.Gateway.ServerCertificate);
-            await viaBalancer.SendAsync("USER carol@contoso.com\r\n");
-            Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
-            await viaBalancer.SendAsync($"PASS {TestDirectory.PasswordOf("carol@contoso.com")}\r\n");
-            Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
+            await PopLoginAsync(viaBalancer, "carol@contoso.com");
             await viaBalancer.SendAsync("QUIT\r\n");
             Assert.StartsWith("+OK", await viaBalancer.ReadLineAsync());
         }
@@ -260,9 +242,7 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
         {
             settings[key] = value;
         }
-        var mail = await MailDeployment.StartAsync(dovecot, overrides: settings);
-        _deployments.Add(mail);
-        return mail;
+        return await StartDeploymentAsync(MailBackendTls.ImplicitTls, settings);
     }
 
     /// <summary>An implicit-TLS IMAP session logged in by hand, with INBOX selected.</summary>
@@ -275,6 +255,14 @@ public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output
         await raw.SendAsync("a2 SELECT INBOX\r\n");
         Assert.StartsWith("a2 OK", await ReadTaggedAsync(raw, "a2"));
         return raw;
+    }
+
+    private static async Task PopLoginAsync(RawMailConnection raw, string user)
+    {
+        await raw.SendAsync($"USER {user}\r\n");
+        Assert.StartsWith("+OK", await raw.ReadLineAsync());
+        await raw.SendAsync($"PASS {TestDirectory.PasswordOf(user)}\r\n");
+        Assert.StartsWith("+OK", await raw.ReadLineAsync());
     }
 
     /// <summary>Reads past untagged lines to the tagged answer.</summary>

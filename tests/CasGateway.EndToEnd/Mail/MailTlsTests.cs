@@ -8,21 +8,8 @@ using Xunit.Abstractions;
 namespace CasGateway.EndToEnd.Mail;
 
 /// <summary>Issue 8: STARTTLS/STLS on the 143/110-style listeners, and the backend leg in each TLS mode.</summary>
-public sealed class MailTlsTests(DovecotPair dovecot, ITestOutputHelper output) : IClassFixture<DovecotPair>, IAsyncLifetime
+public sealed class MailTlsTests(DovecotPair dovecot, ITestOutputHelper output) : MailDeploymentsPerTest(dovecot, output)
 {
-    private readonly List<MailDeployment> _deployments = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var deployment in _deployments)
-        {
-            deployment.WriteLogs(output);
-            await deployment.DisposeAsync();
-        }
-    }
-
     [Theory]
     [InlineData(MailBackendTls.ImplicitTls)]
     [InlineData(MailBackendTls.StartTls)]
@@ -34,7 +21,7 @@ public sealed class MailTlsTests(DovecotPair dovecot, ITestOutputHelper output) 
         Assert.True(client.IsSecure, "MailKit upgraded the connection with STARTTLS");
         await client.AuthenticateAsync("bob@contoso.com", TestDirectory.PasswordOf("bob@contoso.com"));
         await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
-        Assert.NotEmpty(await client.Inbox.SearchAsync(SearchQuery.SubjectContains(dovecot.Server("mbx2.contoso.com").MarkerSubject)));
+        Assert.NotEmpty(await client.Inbox.SearchAsync(SearchQuery.SubjectContains(Dovecot.Server("mbx2.contoso.com").MarkerSubject)));
         await client.DisconnectAsync(quit: true);
         var session = Assert.Single(await mail.SessionEventsAsync());
         Assert.True(session.GetProperty("Tls").GetBoolean());
@@ -87,10 +74,6 @@ public sealed class MailTlsTests(DovecotPair dovecot, ITestOutputHelper output) 
         Assert.Equal("BackendUnavailable", session.GetProperty("Outcome").GetString());
     }
 
-    private async Task<MailDeployment> StartAsync(MailBackendTls backendTls, Dictionary<string, string?>? overrides = null)
-    {
-        var deployment = await MailDeployment.StartAsync(dovecot, backendTls, overrides);
-        _deployments.Add(deployment);
-        return deployment;
-    }
+    private Task<MailDeployment> StartAsync(MailBackendTls backendTls, Dictionary<string, string?>? overrides = null)
+        => StartDeploymentAsync(backendTls, overrides);
 }

@@ -1,0 +1,35 @@
+using CasGateway.Mail;
+using Xunit.Abstractions;
+
+namespace CasGateway.EndToEnd.Mail;
+
+/// <summary>
+/// For test classes whose tests each start their own deployment (with their own settings) in front of the class's
+/// Dovecot pair: every deployment a test started is stopped when it ends, its logs written to the test output.
+/// </summary>
+public abstract class MailDeploymentsPerTest(DovecotPair dovecot, ITestOutputHelper output) : IClassFixture<DovecotPair>, IAsyncLifetime
+{
+    private readonly List<MailDeployment> _deployments = [];
+
+    protected DovecotPair Dovecot => dovecot;
+
+    protected ITestOutputHelper Output => output;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var deployment in _deployments)
+        {
+            deployment.WriteLogs(output);
+            await deployment.DisposeAsync();
+        }
+    }
+
+    protected async Task<MailDeployment> StartDeploymentAsync(MailBackendTls backendTls, IDictionary<string, string?>? overrides = null)
+    {
+        var deployment = await MailDeployment.StartAsync(dovecot, backendTls, overrides);
+        _deployments.Add(deployment);
+        return deployment;
+    }
+}
