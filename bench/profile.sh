@@ -4,11 +4,12 @@
 # wrk (HTTP/1.1) or h2load (HTTP/2) on GET /owa/ and records a dotnet-trace cpu-sampling trace meanwhile, then
 # prints the frames with the most samples (inclusive and exclusive) and the share of each component.
 #
-#   bench/profile.sh                      20 s of wrk -t2 -c50, trace for the middle 15 s
+#   bench/profile.sh                      15 s warm-up, then 20 s of wrk -t2 -c50, traced for the middle 15 s
 #   bench/profile.sh --h2                 h2load -t2 -c50 -m10 instead of wrk
 #   bench/profile.sh --duration 30 --top 40 --keep-tmp
 #
-# Options: --duration S (load, default 20; the trace covers S-5 s), --top N (rows, default 30), --h2, --no-build,
+# Options: --duration S (load, default 20; the trace covers S-5 s), --warmup S (default 15: the JIT's tiering takes
+#          that long to settle on 2 busy cores; a shorter warm-up profiles the JIT), --top N (rows, default 30), --h2, --no-build,
 #          --keep-tmp (keeps the trace, the speedscope JSON and the logs). GATEWAY_EXTRA_ARGS is appended to the
 #          gateway's command line, as in run.sh. Needs dotnet-trace (dotnet tool install --global dotnet-trace).
 set -euo pipefail
@@ -19,18 +20,20 @@ export PATH="$PATH:$HOME/.dotnet/tools"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ASPNETCORE_ENVIRONMENT=Production
 LIB="$BENCH_DIR/benchlib.py"
 DURATION=20
+WARMUP=15
 TOP=30
 H2=0
 BUILD=1
 KEEP_TMP=0
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "profile.sh: $*" >&2; exit 1; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
     --top) TOP=$2; shift ;;
     --h2) H2=1 ;;
     --no-build) BUILD=0 ;;
@@ -41,7 +44,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 [[ $DURATION =~ ^[0-9]+$ ]] && (( DURATION >= 8 && DURATION <= 300 )) || die "duration 8..300 s"
-[[ $TOP =~ ^[0-9]+$ ]] || die "not a number: $TOP"
+[[ $TOP =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ ]] || die "not a number: $TOP / $WARMUP"
 for cmd in dotnet-trace wrk h2load openssl curl python3; do
   command -v "$cmd" >/dev/null || die "missing $cmd (bench/run.sh installs the packages; dotnet tool install --global dotnet-trace)"
 done
@@ -101,8 +104,11 @@ if (( BUILD )); then
     || { tail -30 "$TMP/build.log" >&2; die "backend build failed"; }
 fi
 
+# The files the gateway watches in a folder of their own, as in run.sh (logs written next to them wake the watchers).
+CONF="$TMP/gateway-config"
+mkdir -p "$CONF"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$CONF/key.pem" -out "$CONF/cert.pem" >/dev/null 2>&1
 mapfile -t PORTS < <(python3 "$LIB" free-ports 2)
 BACKEND_PORT=${PORTS[0]} GATEWAY_PORT=${PORTS[1]}
 
@@ -111,14 +117,14 @@ wait_ready "$SPAWNED_PID" "http://127.0.0.1:$BACKEND_PORT/owa/" || die "the back
 
 hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
 python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
-  --password-hash "$hash" --out "$TMP/directory.json"
+  --password-hash "$hash" --out "$CONF/directory.json"
 spawn gateway "$TMP/gateway.log" dotnet "$GW_DLL" \
   --contentRoot "$REPO/src/CasGateway/bin/Release/net10.0" --environment Production \
   --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com \
   --Gateway:DataPath="$TMP/gateway-data" \
   --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$GATEWAY_PORT" \
-  --Gateway:Listeners:Certificates:0:Path="$TMP/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$TMP/key.pem" \
-  --Gateway:Locator:File:Path="$TMP/directory.json" \
+  --Gateway:Listeners:Certificates:0:Path="$CONF/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$CONF/key.pem" \
+  --Gateway:Locator:File:Path="$CONF/directory.json" \
   --Gateway:Backend:Identity:SigningKey="$(head -c 32 /dev/urandom | base64)" \
   --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" \
   ${GATEWAY_EXTRA_ARGS:-}
@@ -134,8 +140,8 @@ load() {  # load SECONDS: the measured load, bounded by timeout
   fi
 }
 
-log "warm-up (5 s)"
-load 5 >/dev/null 2>&1 || true
+log "warm-up ($WARMUP s)"
+(( WARMUP == 0 )) || load "$WARMUP" >/dev/null 2>&1 || true
 log "load average $(cut -d' ' -f1-3 /proc/loadavg); load for $DURATION s, trace for $(( DURATION - 5 )) s"
 read -r c0 _ < <(python3 "$LIB" ticks "$GATEWAY_PID" "$GATEWAY_PID")
 load "$DURATION" >"$TMP/load.out" 2>&1 &

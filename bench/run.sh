@@ -276,8 +276,12 @@ start_gateway() {
     dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/gateway-build.log" 2>&1 || return 1
   fi
   hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$dll" hash-password) || return 1
+  # The files the gateway watches (directory, certificate, key) in a folder of their own, as under /etc in a
+  # deployment: the gateway's file watchers would otherwise wake for every line of the logs written next to them.
+  mkdir -p "$TMP/gateway-config"
+  cp "$TMP/cert.pem" "$TMP/key.pem" "$TMP/gateway-config/"
   "$PY" "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
-    --password-hash "$hash" --out "$TMP/directory.json" || return 1
+    --password-hash "$hash" --out "$TMP/gateway-config/directory.json" || return 1
   key=$(head -c 32 /dev/urandom | base64)
   t0=$(now_ms)
   spawn gateway "$TMP/gateway.log" dotnet "$dll" \
@@ -285,8 +289,9 @@ start_gateway() {
     --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com \
     --Gateway:DataPath="$TMP/gateway-data" \
     --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$GATEWAY_PORT" \
-    --Gateway:Listeners:Certificates:0:Path="$TMP/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$TMP/key.pem" \
-    --Gateway:Locator:File:Path="$TMP/directory.json" \
+    --Gateway:Listeners:Certificates:0:Path="$TMP/gateway-config/cert.pem" \
+    --Gateway:Listeners:Certificates:0:KeyPath="$TMP/gateway-config/key.pem" \
+    --Gateway:Locator:File:Path="$TMP/gateway-config/directory.json" \
     --Gateway:Backend:Identity:SigningKey="$key" \
     --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" \
     ${GATEWAY_EXTRA_ARGS:-} || return 1
