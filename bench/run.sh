@@ -48,12 +48,12 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $MODE == quick ]]; then
-  : "${ROUNDS:=1}" "${DURATION:=4}" "${WARMUP:=1}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=1000}" "${BUSY_SECONDS:=3}"
+  : "${ROUNDS:=1}" "${DURATION:=4}" "${WARMUP:=5}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=1000}" "${BUSY_SECONDS:=3}"
   : "${IDLE_SETTLE:=1}"
 else
   # 5,000 TLS connections opened at once overflow the listen backlogs (about 512) and take several seconds of
   # SYN retries to establish: the busy-clients run needs 15 s to reach a steady state.
-  : "${ROUNDS:=3}" "${DURATION:=15}" "${WARMUP:=3}" "${IDLE_CONNS:=10000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=15}"
+  : "${ROUNDS:=3}" "${DURATION:=15}" "${WARMUP:=10}" "${IDLE_CONNS:=10000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=15}"
   : "${IDLE_SETTLE:=3}"
 fi
 : "${CONNECTIONS:=50}"      # client connections, the same for every target and tool
