@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU profile of the gateway under load (issue 10): starts the demo backend and the gateway exactly as
 # bench/run.sh does (Release, TLS, Basic auth against a 100,000-mailbox directory, protocol log on), drives it with
-# wrk (HTTP/1.1) or h2load (HTTP/2) on GET /owa/ and records a dotnet-trace cpu-sampling trace meanwhile, then
+# wrk (HTTP/1.1) or h2load (HTTP/2) on GET /owa/ and records a dotnet-trace sampled-thread-time trace meanwhile, then
 # prints the frames with the most samples (inclusive and exclusive) and the share of each component.
 #
 #   bench/profile.sh                      15 s warm-up, then 20 s of wrk -t2 -c50, traced for the middle 15 s

@@ -2,7 +2,7 @@
 # CasGateway benchmark harness (issue 10): the gateway against nginx, HAProxy, bare YARP and the backend direct,
 # all on 127.0.0.1, in one run. Prints a table and writes it as Markdown and JSON under bench/results/.
 #
-#   bench/run.sh --quick     one round, 4 s per target and scenario, 1,000 idle connections (< 3 minutes)
+#   bench/run.sh --quick     one round, 4 s per target and scenario, 1,000 idle connections (about 3 minutes)
 #   bench/run.sh             full mode: 3 rounds, 15 s per target and scenario, 10,000 idle connections,
 #                            5,000 busy clients (about 15 minutes on 2 cores, nearer 20 with the gateway)
 #
