@@ -2,7 +2,7 @@
 # CasGateway benchmark harness (issue 10): the gateway against nginx, HAProxy, bare YARP and the backend direct,
 # all on 127.0.0.1, in one run. Prints a table and writes it as Markdown and JSON under bench/results/.
 #
-#   bench/run.sh --quick     one round, 4 s per target and scenario, 1,000 idle connections (< 3 minutes)
+#   bench/run.sh --quick     one round, 4 s per target and scenario, 1,000 idle connections (about 3 minutes)
 #   bench/run.sh             full mode: 3 rounds, 15 s per target and scenario, 10,000 idle connections,
 #                            5,000 busy clients (about 15 minutes on 2 cores, nearer 20 with the gateway)
 #
@@ -48,12 +48,12 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $MODE == quick ]]; then
-  : "${ROUNDS:=1}" "${DURATION:=4}" "${WARMUP:=1}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=1000}" "${BUSY_SECONDS:=3}"
+  : "${ROUNDS:=1}" "${DURATION:=4}" "${WARMUP:=5}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=1000}" "${BUSY_SECONDS:=3}"
   : "${IDLE_SETTLE:=1}"
 else
   # 5,000 TLS connections opened at once overflow the listen backlogs (about 512) and take several seconds of
   # SYN retries to establish: the busy-clients run needs 15 s to reach a steady state.
-  : "${ROUNDS:=3}" "${DURATION:=15}" "${WARMUP:=3}" "${IDLE_CONNS:=10000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=15}"
+  : "${ROUNDS:=3}" "${DURATION:=15}" "${WARMUP:=10}" "${IDLE_CONNS:=10000}" "${BUSY_CLIENTS:=5000}" "${BUSY_SECONDS:=15}"
   : "${IDLE_SETTLE:=3}"
 fi
 : "${CONNECTIONS:=50}"      # client connections, the same for every target and tool
@@ -276,8 +276,12 @@ start_gateway() {
     dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/gateway-build.log" 2>&1 || return 1
   fi
   hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$dll" hash-password) || return 1
+  # The files the gateway watches (directory, certificate, key) in a folder of their own, as under /etc in a
+  # deployment: the gateway's file watchers would otherwise wake for every line of the logs written next to them.
+  mkdir -p "$TMP/gateway-config"
+  cp "$TMP/cert.pem" "$TMP/key.pem" "$TMP/gateway-config/"
   "$PY" "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
-    --password-hash "$hash" --out "$TMP/directory.json" || return 1
+    --password-hash "$hash" --out "$TMP/gateway-config/directory.json" || return 1
   key=$(head -c 32 /dev/urandom | base64)
   t0=$(now_ms)
   spawn gateway "$TMP/gateway.log" dotnet "$dll" \
@@ -285,8 +289,9 @@ start_gateway() {
     --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com \
     --Gateway:DataPath="$TMP/gateway-data" \
     --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$GATEWAY_PORT" \
-    --Gateway:Listeners:Certificates:0:Path="$TMP/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$TMP/key.pem" \
-    --Gateway:Locator:File:Path="$TMP/directory.json" \
+    --Gateway:Listeners:Certificates:0:Path="$TMP/gateway-config/cert.pem" \
+    --Gateway:Listeners:Certificates:0:KeyPath="$TMP/gateway-config/key.pem" \
+    --Gateway:Locator:File:Path="$TMP/gateway-config/directory.json" \
     --Gateway:Backend:Identity:SigningKey="$key" \
     --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" \
     ${GATEWAY_EXTRA_ARGS:-} || return 1

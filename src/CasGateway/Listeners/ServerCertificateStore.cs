@@ -1,9 +1,7 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography.X509Certificates;
 using CasGateway.Configuration;
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
 
 namespace CasGateway.Listeners;
 
@@ -21,7 +19,7 @@ public sealed class ServerCertificateStore : IDisposable
     private readonly Lock _reloadLock = new();
     private CertificateSet _current;
     private IDisposable? _fileWatch;
-    private List<PhysicalFileProvider> _providers = [];
+    private int _reloadPending;
 
     public ServerCertificateStore(
         IOptionsMonitor<ListenerOptions> options,
@@ -81,10 +79,6 @@ public sealed class ServerCertificateStore : IDisposable
     {
         _optionsSubscription?.Dispose();
         _fileWatch?.Dispose();
-        foreach (var provider in _providers)
-        {
-            provider.Dispose();
-        }
     }
 
     private CertificateSet Build(ListenerOptions options)
@@ -129,31 +123,28 @@ public sealed class ServerCertificateStore : IDisposable
     private void Watch(ListenerOptions options)
     {
         _fileWatch?.Dispose();
-        foreach (var provider in _providers)
-        {
-            provider.Dispose();
-        }
         var files = options.Certificates
             .SelectMany(c => new[] { c.Path, c.KeyPath })
             .OfType<string>()
             .Select(p => Path.GetFullPath(p, _contentRoot))
             .ToList();
-        _providers = files.Select(Path.GetDirectoryName).Distinct().Select(d => new PhysicalFileProvider(d!)).ToList();
-        var tokens = files
-            .Select(f => _providers.First(p => p.Root.TrimEnd('/') == Path.GetDirectoryName(f)!.TrimEnd('/')).Watch(Path.GetFileName(f)))
-            .ToList();
-        if (tokens.Count == 0)
+        _fileWatch = files.Count == 0 ? null : new FileChangeWatcher(files, ScheduleReload);
+    }
+
+    /// <summary>One reload for a burst of file events.</summary>
+    private void ScheduleReload()
+    {
+        if (Interlocked.Exchange(ref _reloadPending, 1) == 0)
         {
-            _fileWatch = null;
-            return;
+            _ = ReloadSoonAsync();
         }
-        _fileWatch = new CompositeChangeToken(tokens).RegisterChangeCallback(_ => _ = ReloadSoonAsync(), null);
     }
 
     private async Task ReloadSoonAsync()
     {
         // Certificate and key are usually replaced one after the other: let both land first.
         await Task.Delay(TimeSpan.FromMilliseconds(250));
+        Volatile.Write(ref _reloadPending, 0);
         Reload();
     }
 

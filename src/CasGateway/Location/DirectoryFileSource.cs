@@ -1,3 +1,4 @@
+using CasGateway.Configuration;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -13,7 +14,7 @@ public sealed class DirectoryFileSource : IDisposable
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(100);
     private readonly string _path;
     private readonly ILogger<DirectoryFileSource> _logger;
-    private readonly PhysicalFileProvider _files;
+    private readonly PhysicalFileProvider? _polling;
     private readonly IDisposable _watch;
     private readonly Lock _reloadLock = new();
     private DirectorySnapshot _current;
@@ -23,8 +24,15 @@ public sealed class DirectoryFileSource : IDisposable
         _logger = logger;
         _path = Path.GetFullPath(options.Value.File.Path, environment.ContentRootPath);
         _current = Load(_path);
-        _files = new PhysicalFileProvider(Path.GetDirectoryName(_path)!) { UsePollingFileWatcher = options.Value.File.UsePolling, UseActivePolling = options.Value.File.UsePolling };
-        _watch = ChangeToken.OnChange(() => _files.Watch(Path.GetFileName(_path)), OnFileChanged);
+        if (options.Value.File.UsePolling)
+        {
+            _polling = new PhysicalFileProvider(Path.GetDirectoryName(_path)!) { UsePollingFileWatcher = true, UseActivePolling = true };
+            _watch = ChangeToken.OnChange(() => _polling.Watch(Path.GetFileName(_path)), OnFileChanged);
+        }
+        else
+        {
+            _watch = new FileChangeWatcher([_path], OnFileChanged);
+        }
         _logger.LogInformation("Directory loaded from {DirectoryPath}: {Mailboxes} mailboxes, {Servers} servers", _path, _current.MailboxCount, _current.Servers.Count);
     }
 
@@ -39,7 +47,7 @@ public sealed class DirectoryFileSource : IDisposable
     public void Dispose()
     {
         _watch.Dispose();
-        _files.Dispose();
+        _polling?.Dispose();
     }
 
     internal static DirectorySnapshot Load(string path)

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Primitives;
 using Serilog;
-using Serilog.Extensions.Hosting;
 
 namespace CasGateway.Observability;
 
@@ -16,7 +15,7 @@ internal sealed class LogPipeline : IDisposable
 
     private readonly IConfiguration _configuration;
     private readonly IServiceProvider _services;
-    private readonly ReloadableLogger _logger;
+    private readonly LoggerSlot _slot;
     private readonly IDisposable _subscription;
     private readonly Lock _sync = new();
     private Dictionary<string, string?> _applied;
@@ -26,17 +25,17 @@ internal sealed class LogPipeline : IDisposable
         _configuration = configuration;
         _services = services;
         _applied = Snapshot(configuration);
-        _logger = new LoggerConfiguration().CreateBootstrapLogger();
-        _logger.Reload(c => Configure(c, configuration));
+        _slot = new LoggerSlot(Configure(new LoggerConfiguration(), configuration).CreateLogger());
+        Logger = new SwappableLogger(_slot);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, OnConfigurationChanged);
     }
 
-    public Serilog.ILogger Logger => _logger;
+    public Serilog.ILogger Logger { get; }
 
     public void Dispose()
     {
         _subscription.Dispose();
-        _logger.Dispose();
+        _slot.Dispose();
     }
 
     private void OnConfigurationChanged()
@@ -49,17 +48,17 @@ internal sealed class LogPipeline : IDisposable
                 return;
             }
             Exception? problem = null;
-            _logger.Reload(c =>
+            _slot.Replace(() =>
             {
                 try
                 {
-                    return Configure(c, _configuration);
+                    return Configure(new LoggerConfiguration(), _configuration).CreateLogger();
                 }
                 catch (Exception ex)
                 {
                     // Any sink's own constructor can throw anything; whatever it is, logging must go on.
                     problem = ex;
-                    return Configure(new LoggerConfiguration(), new ConfigurationBuilder().AddInMemoryCollection(_applied).Build());
+                    return Configure(new LoggerConfiguration(), new ConfigurationBuilder().AddInMemoryCollection(_applied).Build()).CreateLogger();
                 }
             });
             if (problem is null)
@@ -68,7 +67,7 @@ internal sealed class LogPipeline : IDisposable
             }
             else
             {
-                _logger.Error(problem, "The {Section} configuration section is invalid; the previous logging settings stay in force", Section);
+                Logger.Error(problem, "The {Section} configuration section is invalid; the previous logging settings stay in force", Section);
             }
         }
     }

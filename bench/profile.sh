@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# CPU profile of the gateway under load (issue 10): starts the demo backend and the gateway exactly as
+# bench/run.sh does (Release, TLS, Basic auth against a 100,000-mailbox directory, protocol log on), drives it with
+# wrk (HTTP/1.1) or h2load (HTTP/2) on GET /owa/ and records a dotnet-trace sampled-thread-time trace meanwhile, then
+# prints the frames with the most samples (inclusive and exclusive) and the share of each component.
+#
+#   bench/profile.sh                      15 s warm-up, then 20 s of wrk -t2 -c50, traced for the middle 15 s
+#   bench/profile.sh --h2                 h2load -t2 -c50 -m10 instead of wrk
+#   bench/profile.sh --duration 30 --top 40 --keep-tmp
+#
+# Options: --duration S (load, default 20; the trace covers S-5 s), --warmup S (default 15: the JIT's tiering takes
+#          that long to settle on 2 busy cores; a shorter warm-up profiles the JIT), --top N (rows, default 30), --h2, --no-build,
+#          --keep-tmp (keeps the trace, the speedscope JSON and the logs). GATEWAY_EXTRA_ARGS is appended to the
+#          gateway's command line, as in run.sh. Needs dotnet-trace (dotnet tool install --global dotnet-trace).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+export PATH="$PATH:$HOME/.dotnet/tools"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ASPNETCORE_ENVIRONMENT=Production
+LIB="$BENCH_DIR/benchlib.py"
+DURATION=20
+WARMUP=15
+TOP=30
+H2=0
+BUILD=1
+KEEP_TMP=0
+
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "profile.sh: $*" >&2; exit 1; }
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --duration) DURATION=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
+    --top) TOP=$2; shift ;;
+    --h2) H2=1 ;;
+    --no-build) BUILD=0 ;;
+    --keep-tmp) KEEP_TMP=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+  shift
+done
+[[ $DURATION =~ ^[0-9]+$ ]] && (( DURATION >= 8 && DURATION <= 300 )) || die "duration 8..300 s"
+[[ $TOP =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ ]] || die "not a number: $TOP / $WARMUP"
+for cmd in dotnet-trace wrk h2load openssl curl python3; do
+  command -v "$cmd" >/dev/null || die "missing $cmd (bench/run.sh installs the packages; dotnet tool install --global dotnet-trace)"
+done
+
+PIDS=()
+TMP=$(mktemp -d /tmp/casgw-profile.XXXXXX)
+cleanup() {
+  local rc=$? pid i
+  set +e
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for i in $(seq 1 30); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    (( alive )) || break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+spawn() {
+  local name=$1 logfile=$2; shift 2
+  "$@" >"$logfile" 2>&1 &
+  SPAWNED_PID=$!
+  PIDS+=("$SPAWNED_PID")
+  log "started $name (pid $SPAWNED_PID)"
+}
+
+# wait_ready PID URL: at most 60 s for a 200 from the backend through URL.
+wait_ready() {
+  local pid=$1 url=$2 i
+  for i in $(seq 1 3000); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [[ $(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' -H "$AUTH" "$url" 2>/dev/null || true) == 200 ]] && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+USER_NAME=user00001@contoso.com
+PASSWORD=Bench-Passw0rd!
+AUTH="Authorization: Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
+GW_DLL="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll"
+BACKEND_DLL="$REPO/src/CasGateway.DemoBackend/bin/Release/net10.0/CasGateway.DemoBackend.dll"
+
+if (( BUILD )); then
+  log "building the gateway and the backend (Release)"
+  dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/build.log" 2>&1 \
+    || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
+  dotnet build "$REPO/src/CasGateway.DemoBackend/CasGateway.DemoBackend.csproj" -c Release -v q -nologo --disable-build-servers >>"$TMP/build.log" 2>&1 \
+    || { tail -30 "$TMP/build.log" >&2; die "backend build failed"; }
+fi
+
+# The files the gateway watches in a folder of their own, as in run.sh (logs written next to them wake the watchers).
+CONF="$TMP/gateway-config"
+mkdir -p "$CONF"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$CONF/key.pem" -out "$CONF/cert.pem" >/dev/null 2>&1
+mapfile -t PORTS < <(python3 "$LIB" free-ports 2)
+BACKEND_PORT=${PORTS[0]} GATEWAY_PORT=${PORTS[1]}
+
+spawn backend "$TMP/backend.log" dotnet "$BACKEND_DLL" --name mbx1.contoso.com --port "$BACKEND_PORT"
+wait_ready "$SPAWNED_PID" "http://127.0.0.1:$BACKEND_PORT/owa/" || die "the backend did not start"
+
+hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
+python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
+  --password-hash "$hash" --out "$CONF/directory.json"
+spawn gateway "$TMP/gateway.log" dotnet "$GW_DLL" \
+  --contentRoot "$REPO/src/CasGateway/bin/Release/net10.0" --environment Production \
+  --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com \
+  --Gateway:DataPath="$TMP/gateway-data" \
+  --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$GATEWAY_PORT" \
+  --Gateway:Listeners:Certificates:0:Path="$CONF/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$CONF/key.pem" \
+  --Gateway:Locator:File:Path="$CONF/directory.json" \
+  --Gateway:Backend:Identity:SigningKey="$(head -c 32 /dev/urandom | base64)" \
+  --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" \
+  ${GATEWAY_EXTRA_ARGS:-}
+GATEWAY_PID=$SPAWNED_PID
+URL="https://127.0.0.1:$GATEWAY_PORT/owa/"
+wait_ready "$GATEWAY_PID" "$URL" || { tail -20 "$TMP/gateway.log" >&2; die "the gateway did not start"; }
+
+load() {  # load SECONDS: the measured load, bounded by timeout
+  if (( H2 )); then
+    timeout $(( $1 + 30 )) h2load -t2 -c50 -m10 -D "$1" -H "$AUTH" "$URL"
+  else
+    timeout $(( $1 + 30 )) wrk -t2 -c50 -d"$1s" -H "$AUTH" "$URL"
+  fi
+}
+
+log "warm-up ($WARMUP s)"
+(( WARMUP == 0 )) || load "$WARMUP" >/dev/null 2>&1 || true
+log "load average $(cut -d' ' -f1-3 /proc/loadavg); load for $DURATION s, trace for $(( DURATION - 5 )) s"
+read -r c0 _ < <(python3 "$LIB" ticks "$GATEWAY_PID" "$GATEWAY_PID")
+load "$DURATION" >"$TMP/load.out" 2>&1 &
+LOAD_PID=$!
+PIDS+=("$LOAD_PID")
+sleep 2
+timeout $(( DURATION + 60 )) dotnet-trace collect -p "$GATEWAY_PID" --profile dotnet-sampled-thread-time \
+  --duration "00:00:$(printf '%02d' $(( DURATION - 5 )))" -o "$TMP/gateway.nettrace" >"$TMP/trace.log" 2>&1 \
+  || { tail -5 "$TMP/trace.log" >&2; die "dotnet-trace failed"; }
+wait "$LOAD_PID" || true
+read -r c1 _ < <(python3 "$LIB" ticks "$GATEWAY_PID" "$GATEWAY_PID")
+grep -E 'Requests/sec|finished in|requests:' "$TMP/load.out" >&2 || tail -5 "$TMP/load.out" >&2
+log "gateway CPU during the load: $(( (c1 - c0) )) ticks (1/100 s, tracing overhead included)"
+
+timeout 300 dotnet-trace convert --format Speedscope "$TMP/gateway.nettrace" -o "$TMP/gateway" >/dev/null 2>&1 \
+  || die "dotnet-trace convert failed"
+python3 "$BENCH_DIR/profile-top.py" "$TMP/gateway.speedscope.json" --top "$TOP"
