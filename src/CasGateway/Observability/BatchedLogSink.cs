@@ -32,7 +32,8 @@ public static class BatchedSinkExtensions
 /// <summary>
 /// Queues events without waking anyone and hands them, in arrival order, to the wrapped sinks from a loop that runs
 /// once per period. A writer thread woken for every event (Serilog.Sinks.Async) cost about a tenth of the gateway's
-/// CPU per request; here the cost of waking is paid once per batch. Disposing writes what is still queued.
+/// CPU per request; here the cost of waking is paid once per batch. Disposing writes what is still queued, and so
+/// does the process exiting without disposing (<see cref="Environment.Exit"/>, e.g. on a second SIGTERM).
 /// </summary>
 internal sealed class BatchedLogSink : ILogEventSink, IDisposable
 {
@@ -44,6 +45,7 @@ internal sealed class BatchedLogSink : ILogEventSink, IDisposable
     private readonly int _queueLimit;
     private readonly PeriodicTimer _timer;
     private readonly Task _loop;
+    private readonly Lock _writing = new();
     private int _waiting;
     private long _dropped;
 
@@ -53,6 +55,7 @@ internal sealed class BatchedLogSink : ILogEventSink, IDisposable
         _queueLimit = queueLimit;
         _timer = new PeriodicTimer(period);
         _loop = Task.Run(RunAsync);
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
     }
 
     public void Emit(LogEvent logEvent)
@@ -68,6 +71,7 @@ internal sealed class BatchedLogSink : ILogEventSink, IDisposable
 
     public void Dispose()
     {
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         _timer.Dispose();
         _loop.GetAwaiter().GetResult();
         (_inner as IDisposable)?.Dispose();
@@ -82,7 +86,17 @@ internal sealed class BatchedLogSink : ILogEventSink, IDisposable
         WriteQueued();
     }
 
+    private void OnProcessExit(object? sender, EventArgs e) => WriteQueued();
+
     private void WriteQueued()
+    {
+        lock (_writing)
+        {
+            WriteQueuedLocked();
+        }
+    }
+
+    private void WriteQueuedLocked()
     {
         if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
         {
