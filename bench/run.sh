@@ -2,7 +2,7 @@
 # CasGateway benchmark harness (issue 10): the gateway against nginx, HAProxy, bare YARP and the backend direct,
 # all on 127.0.0.1, in one run. Prints a table and writes it as Markdown and JSON under bench/results/.
 #
-#   bench/run.sh --quick     one round, 4 s per target and scenario, 1,000 idle connections (about 3 minutes)
+#   bench/run.sh --quick     one round, 3 s per target and scenario, 1,000 idle connections (under 3 minutes here, build included)
 #   bench/run.sh             full mode: 3 rounds, 15 s per target and scenario, 10,000 idle connections,
 #                            5,000 busy clients (about 15 minutes on 2 cores, nearer 20 with the gateway)
 #
@@ -48,7 +48,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $MODE == quick ]]; then
-  : "${ROUNDS:=1}" "${DURATION:=4}" "${WARMUP:=5}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=1000}" "${BUSY_SECONDS:=3}"
+  : "${ROUNDS:=1}" "${DURATION:=3}" "${WARMUP:=4}" "${IDLE_CONNS:=1000}" "${BUSY_CLIENTS:=1000}" "${BUSY_SECONDS:=2}"
   : "${IDLE_SETTLE:=1}"
 else
   # 5,000 TLS connections opened at once overflow the listen backlogs (about 512) and take several seconds of
