@@ -49,35 +49,9 @@ for cmd in dotnet-trace wrk h2load openssl curl python3; do
   command -v "$cmd" >/dev/null || die "missing $cmd (bench/run.sh installs the packages; dotnet tool install --global dotnet-trace)"
 done
 
-PIDS=()
-TMP=$(mktemp -d /tmp/casgw-profile.XXXXXX)
-cleanup() {
-  local rc=$? pid i
-  set +e
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for i in $(seq 1 30); do
-    local alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    (( alive )) || break
-    sleep 0.1
-  done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-spawn() {
-  local name=$1 logfile=$2; shift 2
-  "$@" >"$logfile" 2>&1 &
-  SPAWNED_PID=$!
-  PIDS+=("$SPAWNED_PID")
-  log "started $name (pid $SPAWNED_PID)"
-}
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
+bench_init casgw-profile
 
 # wait_ready PID URL: at most 60 s for a 200 from the backend through URL.
 wait_ready() {
@@ -104,7 +78,7 @@ if (( BUILD )); then
     || { tail -30 "$TMP/build.log" >&2; die "backend build failed"; }
 fi
 
-# The files the gateway watches in a folder of their own, as in run.sh (logs written next to them wake the watchers).
+# The files the gateway watches in a folder of their own (see gateway_command in common.sh).
 CONF="$TMP/gateway-config"
 mkdir -p "$CONF"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
@@ -118,16 +92,8 @@ wait_ready "$SPAWNED_PID" "http://127.0.0.1:$BACKEND_PORT/owa/" || die "the back
 hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
 python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
   --password-hash "$hash" --out "$CONF/directory.json"
-spawn gateway "$TMP/gateway.log" dotnet "$GW_DLL" \
-  --contentRoot "$REPO/src/CasGateway/bin/Release/net10.0" --environment Production \
-  --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com \
-  --Gateway:DataPath="$TMP/gateway-data" \
-  --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$GATEWAY_PORT" \
-  --Gateway:Listeners:Certificates:0:Path="$CONF/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$CONF/key.pem" \
-  --Gateway:Locator:File:Path="$CONF/directory.json" \
-  --Gateway:Backend:Identity:SigningKey="$(head -c 32 /dev/urandom | base64)" \
-  --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" \
-  ${GATEWAY_EXTRA_ARGS:-}
+gateway_command "$GW_DLL" "$GATEWAY_PORT" "$CONF"
+spawn gateway "$TMP/gateway.log" "${GATEWAY_CMD[@]}"
 GATEWAY_PID=$SPAWNED_PID
 URL="https://127.0.0.1:$GATEWAY_PORT/owa/"
 wait_ready "$GATEWAY_PID" "$URL" || { tail -20 "$TMP/gateway.log" >&2; die "the gateway did not start"; }

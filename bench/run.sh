@@ -78,27 +78,9 @@ IFS=, read -r -a WANTED <<<"$TARGETS_ARG"
 wanted() { local t; for t in "${WANTED[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
 
 # ------------------------------------------------------------------------------------------------ cleanup
-PIDS=()
-TMP=$(mktemp -d /tmp/casgw-bench.XXXXXX)
-cleanup() {
-  local rc=$? pid i
-  set +e
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for i in $(seq 1 30); do
-    local alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    (( alive )) || break
-    sleep 0.1
-  done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
+bench_init casgw-bench
 
 # ------------------------------------------------------------------------------------------------ packages
 ensure_packages() {
@@ -117,15 +99,6 @@ ensure_packages() {
 
 # ------------------------------------------------------------------------------------------------ helpers
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# spawn NAME LOGFILE COMMAND...: starts COMMAND in the background, remembers its pid for cleanup in SPAWNED_PID.
-spawn() {
-  local name=$1 logfile=$2; shift 2
-  "$@" >"$logfile" 2>&1 &
-  SPAWNED_PID=$!
-  PIDS+=("$SPAWNED_PID")
-  log "started $name (pid $SPAWNED_PID)"
-}
 
 # wait_ready PID URL LOGFILE: polls URL (at most 60 s) until it answers 200 with the backend's name in the body.
 wait_ready() {
@@ -270,31 +243,19 @@ EOF
 # from a directory of 100,000 mailboxes, signed identity header, forward to $BACKEND_URL, protocol log on (console
 # and compact-JSON file). Demo mode off. Active backend probes stay on, as in production.
 start_gateway() {
-  local dll="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash key t0
+  local dll="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash t0
   [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
   if (( BUILD )); then
     dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/gateway-build.log" 2>&1 || return 1
   fi
   hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$dll" hash-password) || return 1
-  # The files the gateway watches (directory, certificate, key) in a folder of their own, as under /etc in a
-  # deployment: the gateway's file watchers would otherwise wake for every line of the logs written next to them.
   mkdir -p "$TMP/gateway-config"
   cp "$TMP/cert.pem" "$TMP/key.pem" "$TMP/gateway-config/"
   "$PY" "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "$BACKEND_URL" \
     --password-hash "$hash" --out "$TMP/gateway-config/directory.json" || return 1
-  key=$(head -c 32 /dev/urandom | base64)
+  gateway_command "$dll" "$GATEWAY_PORT" "$TMP/gateway-config"
   t0=$(now_ms)
-  spawn gateway "$TMP/gateway.log" dotnet "$dll" \
-    --contentRoot "$REPO/src/CasGateway/bin/Release/net10.0" --environment Production \
-    --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com \
-    --Gateway:DataPath="$TMP/gateway-data" \
-    --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$GATEWAY_PORT" \
-    --Gateway:Listeners:Certificates:0:Path="$TMP/gateway-config/cert.pem" \
-    --Gateway:Listeners:Certificates:0:KeyPath="$TMP/gateway-config/key.pem" \
-    --Gateway:Locator:File:Path="$TMP/gateway-config/directory.json" \
-    --Gateway:Backend:Identity:SigningKey="$key" \
-    --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json" \
-    ${GATEWAY_EXTRA_ARGS:-} || return 1
+  spawn gateway "$TMP/gateway.log" "${GATEWAY_CMD[@]}" || return 1
   register gateway "$SPAWNED_PID" "https://127.0.0.1:$GATEWAY_PORT/" "$t0"
 }
 

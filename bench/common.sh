@@ -1,0 +1,59 @@
+# Shared by bench/run.sh and bench/profile.sh (sourced, not run): the processes a script starts, stopped on exit
+# whatever happens, and the gateway's benchmark command line. Expects log() and KEEP_TMP from the script.
+
+# bench_init PREFIX: a temp folder $TMP, and traps that stop every spawned process (TERM, then KILL after 3 s) and
+# remove the folder (unless KEEP_TMP) when the script ends.
+bench_init() {
+  PIDS=()
+  TMP=$(mktemp -d "/tmp/$1.XXXXXX")
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+  local rc=$? pid i
+  set +e
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for i in $(seq 1 30); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    (( alive )) || break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
+
+# spawn NAME LOGFILE COMMAND...: starts COMMAND in the background, remembers its pid for cleanup in SPAWNED_PID.
+spawn() {
+  local name=$1 logfile=$2; shift 2
+  "$@" >"$logfile" 2>&1 &
+  SPAWNED_PID=$!
+  PIDS+=("$SPAWNED_PID")
+  log "started $name (pid $SPAWNED_PID)"
+}
+
+# gateway_command DLL PORT CONFIG_DIR: sets GATEWAY_CMD to CasGateway's production pipeline on 127.0.0.1:PORT —
+# TLS with CONFIG_DIR/cert.pem and key.pem, Basic authentication against CONFIG_DIR/directory.json, a fresh identity
+# signing key, protocol log on (console and $TMP/gateway-logs), demo mode off — then GATEWAY_EXTRA_ARGS (split on
+# spaces). The watched files sit in a folder of their own, as under /etc in a deployment: the gateway's file
+# watchers would otherwise wake for every line of the logs written next to them.
+gateway_command() {
+  local dll=$1 port=$2 conf=$3
+  local -a extra
+  read -r -a extra <<<"${GATEWAY_EXTRA_ARGS:-}"
+  GATEWAY_CMD=(dotnet "$dll"
+    --contentRoot "$(dirname "$dll")" --environment Production
+    --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com
+    --Gateway:DataPath="$TMP/gateway-data"
+    --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$port"
+    --Gateway:Listeners:Certificates:0:Path="$conf/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$conf/key.pem"
+    --Gateway:Locator:File:Path="$conf/directory.json"
+    --Gateway:Backend:Identity:SigningKey="$(head -c 32 /dev/urandom | base64)"
+    --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json"
+    "${extra[@]}")
+}
