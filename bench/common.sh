@@ -1,6 +1,9 @@
 # Shared by bench/run.sh and bench/profile.sh (sourced, not run): the processes a script starts, stopped on exit
 # whatever happens, and the gateway's benchmark command line. Expects log() and KEEP_TMP from the script.
 
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ASPNETCORE_ENVIRONMENT=Production
+LIB="$BENCH_DIR/benchlib.py"
+
 # bench_init PREFIX: a temp folder $TMP, and traps that stop every spawned process (TERM, then KILL after 3 s) and
 # remove the folder (unless KEEP_TMP) when the script ends.
 bench_init() {

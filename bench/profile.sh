@@ -17,8 +17,8 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 export PATH="$PATH:$HOME/.dotnet/tools"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ASPNETCORE_ENVIRONMENT=Production
-LIB="$BENCH_DIR/benchlib.py"
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
 DURATION=20
 WARMUP=15
 TOP=30
@@ -49,8 +49,6 @@ for cmd in dotnet-trace wrk h2load openssl curl python3; do
   command -v "$cmd" >/dev/null || die "missing $cmd (bench/run.sh installs the packages; dotnet tool install --global dotnet-trace)"
 done
 
-# shellcheck source=bench/common.sh
-source "$BENCH_DIR/common.sh"
 bench_init casgw-profile
 
 # wait_ready PID URL: at most 60 s for a 200 from the backend through URL.

@@ -15,8 +15,8 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ASPNETCORE_ENVIRONMENT=Production
-LIB="$BENCH_DIR/benchlib.py"
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
 
 MODE=full
 INSTALL=1
@@ -78,8 +78,6 @@ IFS=, read -r -a WANTED <<<"$TARGETS_ARG"
 wanted() { local t; for t in "${WANTED[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
 
 # ------------------------------------------------------------------------------------------------ cleanup
-# shellcheck source=bench/common.sh
-source "$BENCH_DIR/common.sh"
 bench_init casgw-bench
 
 # ------------------------------------------------------------------------------------------------ packages
