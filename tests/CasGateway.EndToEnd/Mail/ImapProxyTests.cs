@@ -1,5 +1,6 @@
 using System.Text;
 using CasGateway.Location;
+using CasGateway.Mail;
 using CasGateway.Mail.Core;
 using CasGateway.TestSupport;
 using MailKit;
@@ -12,17 +13,11 @@ using Xunit.Abstractions;
 namespace CasGateway.EndToEnd.Mail;
 
 /// <summary>Issue 8: IMAP through the front door to the user's own Dovecot, with MailKit as the client.</summary>
-public sealed class ImapProxyTests(DovecotPair dovecot, ITestOutputHelper output) : IClassFixture<DovecotPair>, IAsyncLifetime
+public sealed class ImapProxyTests(DovecotPair dovecot, ITestOutputHelper output) : MailDeploymentsPerTest(dovecot, output)
 {
     private MailDeployment _mail = null!;
 
-    public async Task InitializeAsync() => _mail = await MailDeployment.StartAsync(dovecot);
-
-    public async Task DisposeAsync()
-    {
-        _mail.WriteLogs(output);
-        await _mail.DisposeAsync();
-    }
+    public override async Task InitializeAsync() => _mail = await StartDeploymentAsync(MailBackendTls.ImplicitTls);
 
     [Theory]
     [InlineData("alice@contoso.com", "mbx1.contoso.com", "LOGIN")]
@@ -31,7 +26,7 @@ public sealed class ImapProxyTests(DovecotPair dovecot, ITestOutputHelper output
     [InlineData("bob@contoso.com", "mbx2.contoso.com", "PLAIN")]
     public async Task User_logs_in_and_lands_on_own_mailbox_server(string user, string server, string mechanism)
     {
-        var loginsBefore = dovecot.Server(server).Logins("imap", user);
+        var loginsBefore = Dovecot.Server(server).Logins("imap", user);
         using (var client = await _mail.ConnectImapAsync())
         {
             Assert.Contains("PLAIN", client.AuthenticationMechanisms);
@@ -54,11 +49,11 @@ public sealed class ImapProxyTests(DovecotPair dovecot, ITestOutputHelper output
             {
                 subjects.Add((await inbox.GetMessageAsync(uid)).Subject ?? "");
             }
-            Assert.Equal([dovecot.Server(server).MarkerSubject], subjects);
+            Assert.Equal([Dovecot.Server(server).MarkerSubject], subjects);
             await client.DisconnectAsync(quit: true);
         }
 
-        Assert.Equal(loginsBefore + 1, dovecot.Server(server).Logins("imap", user));
+        Assert.Equal(loginsBefore + 1, Dovecot.Server(server).Logins("imap", user));
         var session = Assert.Single(await _mail.SessionEventsAsync());
         Assert.Equal("Imap", session.GetProperty("Protocol").GetString());
         Assert.Equal(user, session.GetProperty("User").GetString());
@@ -71,7 +66,7 @@ public sealed class ImapProxyTests(DovecotPair dovecot, ITestOutputHelper output
         Assert.True(session.GetProperty("DurationMs").GetInt64() >= 0);
         var log = _mail.ReadGatewayLogText();
         Assert.DoesNotContain(TestDirectory.PasswordOf(user), log, StringComparison.Ordinal);
-        Assert.DoesNotContain(dovecot.MasterPassword, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(Dovecot.MasterPassword, log, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,7 +15,8 @@ public abstract class MailDeploymentsPerTest(DovecotPair dovecot, ITestOutputHel
 
     protected ITestOutputHelper Output => output;
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    /// <summary>Nothing by default: each test starts what it needs; a class whose tests share one set-up overrides this.</summary>
+    public virtual Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {

@@ -1,21 +1,16 @@
 using System.Text;
+using CasGateway.Mail;
 using CasGateway.Mail.Core;
 using Xunit.Abstractions;
 
 namespace CasGateway.EndToEnd.Mail;
 
 /// <summary>Issue 8: pre-login limits — each breach gets the protocol's error and the connection is closed, no backend touched.</summary>
-public sealed class MailLimitsTests(DovecotPair dovecot, ITestOutputHelper output) : IClassFixture<DovecotPair>, IAsyncLifetime
+public sealed class MailLimitsTests(DovecotPair dovecot, ITestOutputHelper output) : MailDeploymentsPerTest(dovecot, output)
 {
     private MailDeployment _mail = null!;
 
-    public async Task InitializeAsync() => _mail = await MailDeployment.StartAsync(dovecot);
-
-    public async Task DisposeAsync()
-    {
-        _mail.WriteLogs(output);
-        await _mail.DisposeAsync();
-    }
+    public override async Task InitializeAsync() => _mail = await StartDeploymentAsync(MailBackendTls.ImplicitTls);
 
     [Theory]
     [InlineData(MailProtocol.Imap, "* BAD Line too long.")]
@@ -95,7 +90,7 @@ public sealed class MailLimitsTests(DovecotPair dovecot, ITestOutputHelper outpu
     [InlineData(MailProtocol.Pop3, "-ERR Disconnected for inactivity.")]
     public async Task Silent_client_is_disconnected_after_the_pre_login_idle_timeout(MailProtocol protocol, string goodbye)
     {
-        await using var impatient = await MailDeployment.StartAsync(dovecot, overrides: new Dictionary<string, string?>
+        var impatient = await StartDeploymentAsync(MailBackendTls.ImplicitTls, new Dictionary<string, string?>
         {
             ["Gateway:Mail:PreLoginIdleTimeout"] = "00:00:01",
         });

@@ -1,4 +1,5 @@
 using System.Text;
+using CasGateway.Mail;
 using CasGateway.Mail.Core;
 using CasGateway.TestSupport;
 using MailKit;
@@ -10,17 +11,11 @@ using Xunit.Abstractions;
 namespace CasGateway.EndToEnd.Mail;
 
 /// <summary>Issue 8: POP3 through the front door to the user's own Dovecot, with MailKit as the client.</summary>
-public sealed class PopProxyTests(DovecotPair dovecot, ITestOutputHelper output) : IClassFixture<DovecotPair>, IAsyncLifetime
+public sealed class PopProxyTests(DovecotPair dovecot, ITestOutputHelper output) : MailDeploymentsPerTest(dovecot, output)
 {
     private MailDeployment _mail = null!;
 
-    public async Task InitializeAsync() => _mail = await MailDeployment.StartAsync(dovecot);
-
-    public async Task DisposeAsync()
-    {
-        _mail.WriteLogs(output);
-        await _mail.DisposeAsync();
-    }
+    public override async Task InitializeAsync() => _mail = await StartDeploymentAsync(MailBackendTls.ImplicitTls);
 
     [Theory]
     [InlineData("USER")]
@@ -71,7 +66,7 @@ public sealed class PopProxyTests(DovecotPair dovecot, ITestOutputHelper output)
     [InlineData("bob@contoso.com", "mbx2.contoso.com")]
     public async Task User_lands_on_own_mailbox_server(string user, string server)
     {
-        var loginsBefore = dovecot.Server(server).Logins("pop3", user);
+        var loginsBefore = Dovecot.Server(server).Logins("pop3", user);
         using (var pop = await LoginPopAsync(user, "PLAIN"))
         {
             Assert.True(pop.Capabilities.HasFlag(Pop3Capabilities.UIDL), "post-login capabilities come from Dovecot");
@@ -81,11 +76,11 @@ public sealed class PopProxyTests(DovecotPair dovecot, ITestOutputHelper output)
             {
                 subjects.Add((await pop.GetMessageAsync(i)).Subject ?? "");
             }
-            Assert.Contains(dovecot.Server(server).MarkerSubject, subjects);
-            Assert.DoesNotContain(dovecot.Servers.Single(s => s.Name != server).MarkerSubject, subjects);
+            Assert.Contains(Dovecot.Server(server).MarkerSubject, subjects);
+            Assert.DoesNotContain(Dovecot.Servers.Single(s => s.Name != server).MarkerSubject, subjects);
             await pop.DisconnectAsync(quit: true);
         }
-        Assert.Equal(loginsBefore + 1, dovecot.Server(server).Logins("pop3", user));
+        Assert.Equal(loginsBefore + 1, Dovecot.Server(server).Logins("pop3", user));
         var session = Assert.Single(await _mail.SessionEventsAsync());
         Assert.Equal("Pop3", session.GetProperty("Protocol").GetString());
         Assert.Equal(server, session.GetProperty("BackendServer").GetString());

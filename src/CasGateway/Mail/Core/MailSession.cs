@@ -43,6 +43,9 @@ public abstract class MailSession
 
     protected abstract string Greeting();
 
+    /// <summary>The last words before closing a session that broke off before login, or null to close in silence.</summary>
+    protected abstract string? ClosingText(LineStatus why);
+
     /// <summary>Serves commands until a login reaches the mailbox server (its connection) or the session ends (null).</summary>
     protected abstract Task<BackendConnection?> PreLoginAsync();
 
@@ -80,6 +83,47 @@ public abstract class MailSession
             Log.Tls = Client.IsTls;
             Log.Write(logger);
         }
+    }
+
+    /// <summary>Logs in on the user's mailbox server for them; the outcome is recorded in the session log.</summary>
+    protected async Task<ProxyAttempt> ProxyAsync(MailUser user, IMailBackendDialect dialect)
+    {
+        Log.User = user.LoginName;
+        Log.Method = user.Method;
+        var attempt = await Services.Proxy.ConnectAsync(user, dialect, Log, Client.RemoteEndPoint, Client.Closed);
+        if (attempt.Backend is null)
+        {
+            Log.Fail(attempt.Failure, attempt.Reason);
+        }
+        else
+        {
+            Log.LoggedIn();
+        }
+        return attempt;
+    }
+
+    /// <summary>Records a refused login and waits the failed-attempt delay; true when that was the last attempt allowed.</summary>
+    protected Task<bool> LoginFailedAsync(AuthResult result)
+    {
+        Log.User = result.Claimed;
+        Log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
+        return Limits.LoginFailedAsync(Client.Closed);
+    }
+
+    /// <summary>Ends a session that broke off before login (line too long, silence, shutdown, client gone).</summary>
+    protected async Task CloseAsync(LineStatus why)
+    {
+        if (ClosingText(why) is { } text)
+        {
+            await Client.SendAsync(text);
+        }
+        Log.End(why switch
+        {
+            LineStatus.TooLong => SessionOutcome.LineTooLong,
+            LineStatus.IdleTimeout => SessionOutcome.IdleTimeout,
+            LineStatus.ShuttingDown => SessionOutcome.ShuttingDown,
+            _ => SessionOutcome.ClientClosed,
+        });
     }
 
     private async Task SayDrainedAsync()

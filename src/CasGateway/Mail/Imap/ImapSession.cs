@@ -21,6 +21,14 @@ public sealed class ImapSession : MailSession
 
     protected override string Greeting() => $"* OK [CAPABILITY {Capabilities()}] CasGateway IMAP4rev1 proxy ready.\r\n";
 
+    protected override string? ClosingText(LineStatus why) => why switch
+    {
+        LineStatus.TooLong => "* BAD Line too long.\r\n* BYE Closing connection.\r\n",
+        LineStatus.IdleTimeout => "* BYE Disconnected for inactivity.\r\n",
+        LineStatus.ShuttingDown => "* BYE Server shutting down.\r\n",
+        _ => null,
+    };
+
     protected override async Task<BackendConnection?> PreLoginAsync()
     {
         var reader = new ImapCommandReader(Client, Options);
@@ -121,24 +129,17 @@ public sealed class ImapSession : MailSession
         switch (result.Status)
         {
             case AuthStatus.Success:
-                var user = result.User!;
-                Log.User = user.LoginName;
-                Log.Method = user.Method;
-                var attempt = await Services.Proxy.ConnectAsync(user, Dialect, Log, Client.RemoteEndPoint, Client.Closed);
+                var attempt = await ProxyAsync(result.User!, Dialect);
                 if (attempt.Backend is null)
                 {
-                    Log.Fail(attempt.Failure, attempt.Reason);
                     var code = attempt.IsTemporary ? "UNAVAILABLE" : "AUTHORIZATIONFAILED";
                     await Client.SendAsync($"{tag} NO [{code}] {attempt.ClientMessage}\r\n");
                     return (false, null);
                 }
-                Log.LoggedIn();
                 await Client.SendAsync($"{tag} OK {attempt.SuccessText}\r\n");
                 return (true, attempt.Backend);
             case AuthStatus.Failed:
-                Log.User = result.Claimed;
-                Log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
-                var exhausted = await Limits.LoginFailedAsync(Client.Closed);
+                var exhausted = await LoginFailedAsync(result);
                 await Client.SendAsync($"{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
                 if (!exhausted)
                 {
@@ -169,28 +170,6 @@ public sealed class ImapSession : MailSession
         await Client.SendAsync("* BYE Too many invalid commands.\r\n");
         Log.End(SessionOutcome.TooManyBadCommands);
         return true;
-    }
-
-    private async Task CloseAsync(LineStatus why)
-    {
-        switch (why)
-        {
-            case LineStatus.TooLong:
-                await Client.SendAsync("* BAD Line too long.\r\n* BYE Closing connection.\r\n");
-                Log.End(SessionOutcome.LineTooLong);
-                break;
-            case LineStatus.IdleTimeout:
-                await Client.SendAsync("* BYE Disconnected for inactivity.\r\n");
-                Log.End(SessionOutcome.IdleTimeout);
-                break;
-            case LineStatus.ShuttingDown:
-                await Client.SendAsync("* BYE Server shutting down.\r\n");
-                Log.End(SessionOutcome.ShuttingDown);
-                break;
-            default:
-                Log.End(SessionOutcome.ClientClosed);
-                break;
-        }
     }
 
     private string Capabilities()

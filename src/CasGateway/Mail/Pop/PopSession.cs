@@ -24,6 +24,14 @@ public sealed class PopSession : MailSession
 
     protected override string Greeting() => "+OK CasGateway POP3 proxy ready.\r\n";
 
+    protected override string? ClosingText(LineStatus why) => why switch
+    {
+        LineStatus.TooLong => "-ERR Line too long.\r\n",
+        LineStatus.IdleTimeout => "-ERR Disconnected for inactivity.\r\n",
+        LineStatus.ShuttingDown => "-ERR [SYS/TEMP] Server shutting down.\r\n",
+        _ => null,
+    };
+
     protected override async Task<BackendConnection?> PreLoginAsync()
     {
         while (true)
@@ -118,23 +126,16 @@ public sealed class PopSession : MailSession
         switch (result.Status)
         {
             case AuthStatus.Success:
-                var user = result.User!;
-                Log.User = user.LoginName;
-                Log.Method = user.Method;
-                var attempt = await Services.Proxy.ConnectAsync(user, Dialect, Log, Client.RemoteEndPoint, Client.Closed);
+                var attempt = await ProxyAsync(result.User!, Dialect);
                 if (attempt.Backend is null)
                 {
-                    Log.Fail(attempt.Failure, attempt.Reason);
                     await Client.SendAsync($"-ERR [{(attempt.IsTemporary ? "SYS/TEMP" : "SYS/PERM")}] {attempt.ClientMessage}\r\n");
                     return (false, null);
                 }
-                Log.LoggedIn();
                 await Client.SendAsync($"+OK {attempt.SuccessText}\r\n");
                 return (true, attempt.Backend);
             case AuthStatus.Failed:
-                Log.User = result.Claimed;
-                Log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
-                if (!await Limits.LoginFailedAsync(Client.Closed))
+                if (!await LoginFailedAsync(result))
                 {
                     await Client.SendAsync("-ERR [AUTH] Authentication failed.\r\n");
                     return (false, null);
@@ -164,28 +165,6 @@ public sealed class PopSession : MailSession
         await Client.SendAsync(answer + " Too many invalid commands, closing.\r\n");
         Log.End(SessionOutcome.TooManyBadCommands);
         return true;
-    }
-
-    private async Task CloseAsync(LineStatus why)
-    {
-        switch (why)
-        {
-            case LineStatus.TooLong:
-                await Client.SendAsync("-ERR Line too long.\r\n");
-                Log.End(SessionOutcome.LineTooLong);
-                break;
-            case LineStatus.IdleTimeout:
-                await Client.SendAsync("-ERR Disconnected for inactivity.\r\n");
-                Log.End(SessionOutcome.IdleTimeout);
-                break;
-            case LineStatus.ShuttingDown:
-                await Client.SendAsync("-ERR [SYS/TEMP] Server shutting down.\r\n");
-                Log.End(SessionOutcome.ShuttingDown);
-                break;
-            default:
-                Log.End(SessionOutcome.ClientClosed);
-                break;
-        }
     }
 
     private string Capabilities()
