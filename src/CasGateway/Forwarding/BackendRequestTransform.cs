@@ -47,11 +47,11 @@ public sealed partial class BackendRequestTransform(
             headers.Authorization = null;
         }
 
-        RemoveCookie(context, cookie.Name);
+        RebuildCookies(http.Request, headers, cookie.Name);
         var routing = http.Features.Get<RoutingDecision>();
         if (routing?.Target?.MailboxAddress is { } mailbox)
         {
-            headers.TryAddWithoutValidation(InternalHeaders.TargetMailbox, mailbox);
+            headers.Add(InternalHeaders.TargetMailbox, mailbox);
         }
         var now = clock.GetUtcNow();
         var identity = new GatewayIdentity(
@@ -63,26 +63,44 @@ public sealed partial class BackendRequestTransform(
             GatewayNode: _node,
             IssuedAt: now,
             ExpiresAt: now + _lifetime);
-        headers.TryAddWithoutValidation(_identityHeader, _codec.Sign(identity));
-        headers.TryAddWithoutValidation(GatewayHeaders.IsFromCafe, "1");
-        headers.TryAddWithoutValidation(GatewayHeaders.SourceCafeServer, _node);
-        headers.TryAddWithoutValidation(GatewayHeaders.ProxyUri, Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(http.Request));
+        headers.Add(_identityHeader, _codec.Sign(identity));
+        headers.Add(GatewayHeaders.IsFromCafe, "1");
+        headers.Add(GatewayHeaders.SourceCafeServer, _node);
+        headers.Add(GatewayHeaders.ProxyUri, Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(http.Request));
+        EnsureWireSafe(context.ProxyRequest);
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The backend cookie is the gateway's own: backends never see it.</summary>
-    private static void RemoveCookie(RequestTransformContext context, string name)
+    /// <summary>
+    /// The Cookie header is rebuilt from the client's raw, undecoded header text: every cookie the gateway owns is
+    /// left out by name, every other one is kept byte for byte.
+    /// </summary>
+    private static void RebuildCookies(HttpRequest request, System.Net.Http.Headers.HttpRequestHeaders headers, string gatewayCookie)
     {
-        var cookies = context.HttpContext.Request.Cookies;
-        if (!cookies.ContainsKey(name))
+        headers.Remove(HeaderNames.Cookie);
+        var kept = CookieHeader.Without(request.Headers.Cookie, gatewayCookie);
+        if (kept.Length > 0)
         {
-            return;
+            headers.Add(HeaderNames.Cookie, kept);
         }
-        context.ProxyRequest.Headers.Remove(HeaderNames.Cookie);
-        var others = string.Join("; ", cookies.Where(c => c.Key != name).Select(c => c.Key + "=" + c.Value));
-        if (others.Length > 0)
+    }
+
+    /// <summary>
+    /// Last check before the request leaves: every header value is printable ASCII. The client-input guard refuses
+    /// such requests earlier; should anything slip through, building fails here as the client's error (400) instead
+    /// of HttpClient failing on the wire, which would count against the backend.
+    /// </summary>
+    private static void EnsureWireSafe(HttpRequestMessage request)
+    {
+        foreach (var header in request.Headers.NonValidated)
         {
-            context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Cookie, others);
+            foreach (var value in header.Value)
+            {
+                if (!ClientInputGuard.IsFieldValue(value))
+                {
+                    throw new ClientRequestException("Header " + header.Key + " holds a character that cannot be forwarded.");
+                }
+            }
         }
     }
 

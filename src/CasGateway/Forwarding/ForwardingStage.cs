@@ -18,7 +18,9 @@ public static class ForwardingStage
             .Validate(o => IsKey(o.Identity.SigningKey),
                 $"{BackendOptions.Section}:Identity:SigningKey must be a base64 key of at least 32 bytes.");
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ClientInputGuard>();
         services.AddSingleton<BackendRequestTransform>();
+        services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, ClientErrorTolerantHealthPolicy>();
         services.AddSingleton<BackendResponseTransform>();
         services.AddSingleton<IProxyConfigProvider, MailboxServerConfigProvider>();
         services.AddSingleton<IForwarderHttpClientFactory, BackendChannelFactory>();
@@ -34,7 +36,9 @@ public static class ForwardingStage
     {
         app.MapReverseProxy(pipeline =>
         {
+            var guard = pipeline.ApplicationServices.GetRequiredService<ClientInputGuard>();
             var step = pipeline.ApplicationServices.GetRequiredService<MailboxRoutingStep>();
+            pipeline.Use(guard.InvokeAsync);
             pipeline.Use(step.InvokeAsync);
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();

@@ -16,6 +16,7 @@ public static class ListenersStage
             .Validate(o => TryParseAddress(o.Address, out _), $"{ListenerOptions.Section}:Address must be Any, Loopback or an IP address.");
         builder.Services.AddSingleton<ServerCertificateStore>();
         builder.Services.AddClientAddresses();
+        StrictFraming.Enable(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value;

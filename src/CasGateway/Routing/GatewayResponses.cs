@@ -2,7 +2,11 @@ using System.Globalization;
 
 namespace CasGateway.Routing;
 
-/// <summary>The gateway's own short answers (refusals and errors): a status, a plain-text reason and a log line.</summary>
+/// <summary>
+/// The gateway's own short answers (refusals and errors): a status, the error code and the request id as plain text
+/// marked <c>nosniff</c>, and a log line with the full reason. The body never echoes what the client sent: the
+/// reason (which may quote a hint, an address or a server name) goes only to the log, found by the request id.
+/// </summary>
 public static partial class GatewayResponses
 {
     public static Task WriteAsync(HttpContext context, int status, string errorCode, string message, TimeSpan? retryAfter = null)
@@ -13,16 +17,17 @@ public static partial class GatewayResponses
             routing.ErrorCode = errorCode;
         }
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Refusals");
-        LogRefusal(logger, status, errorCode, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString(), message);
+        LogRefusal(logger, status, errorCode, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString(), message, context.TraceIdentifier);
         context.Response.StatusCode = status;
         if (retryAfter is { } delay)
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
         context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(status.ToString(CultureInfo.InvariantCulture) + " " + message + "\n");
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+        return context.Response.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"{status} {errorCode} (request {context.TraceIdentifier})\n"));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Status} {ErrorCode}: {Method} {Path} from {ClientIp}: {Reason}")]
-    private static partial void LogRefusal(ILogger logger, int status, string errorCode, string method, PathString path, string? clientIp, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Status} {ErrorCode}: {Method} {Path} from {ClientIp}: {Reason} (request {RequestId})")]
+    private static partial void LogRefusal(ILogger logger, int status, string errorCode, string method, PathString path, string? clientIp, string reason, string requestId);
 }

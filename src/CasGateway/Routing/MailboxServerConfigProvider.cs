@@ -59,7 +59,7 @@ public sealed class MailboxServerConfigProvider : IProxyConfigProvider, IDisposa
                 Passive = new PassiveHealthCheckConfig
                 {
                     Enabled = _backend.Health.PassiveEnabled,
-                    Policy = "TransportFailureRate",
+                    Policy = ClientErrorTolerantHealthPolicy.PolicyName,
                     ReactivationPeriod = _backend.Health.ReactivationPeriod,
                 },
             },

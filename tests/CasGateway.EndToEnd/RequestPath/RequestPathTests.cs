@@ -137,14 +137,17 @@ public sealed class RequestPathTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Unknown_mailbox_gets_404_with_a_reason()
+    public async Task Unknown_mailbox_gets_404_with_a_reason_code_and_no_echo()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/EWS/Exchange.asmx");
         request.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox("alice@contoso.com"));
         request.Headers.Add("X-AnchorMailbox", "nobody@contoso.com");
         using var response = await _client.SendAsync(request);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Contains("nobody@contoso.com", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith("404 MailboxNotFound (request ", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("nobody", body, StringComparison.Ordinal);
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
     }
 
     [Fact]
