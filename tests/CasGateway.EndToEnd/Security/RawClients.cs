@@ -64,7 +64,8 @@ public static class RawClients
         var length = head.Split("\r\n").Select(l => l.Split(':', 2)).Where(p => p.Length == 2 && p[0].Trim().Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             .Select(p => int.Parse(p[1].Trim(), System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
         var body = new List<byte>(received.Skip(headEnd + 4));
-        while (body.Count < length)
+        var chunked = head.Contains("\r\nTransfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase);
+        while (chunked ? IndexOf(body, "0\r\n\r\n"u8) < 0 : body.Count < length)
         {
             var read = await ReadAsync(tls, buffer, timeout.Token);
             if (read == 0)
@@ -83,7 +84,7 @@ public static class RawClients
         catch (OperationCanceledException)
         {
         }
-        return new RawAnswer(status, head, Encoding.UTF8.GetString([.. body]), closed, false);
+        return new RawAnswer(status, head, chunked ? Dechunk([.. body]) : Encoding.UTF8.GetString([.. body]), closed, false);
     }
 
     /// <summary>
@@ -152,6 +153,23 @@ public static class RawClients
         catch (EndOfStreamException)
         {
             return new RawAnswer(status, "", "", true, true);
+        }
+    }
+
+    private static string Dechunk(byte[] body)
+    {
+        var text = new StringBuilder();
+        var position = 0;
+        while (true)
+        {
+            var lineEnd = Array.IndexOf(body, (byte)'\n', position);
+            var size = Convert.ToInt32(Encoding.ASCII.GetString(body, position, lineEnd - position).Trim(), 16);
+            if (size == 0)
+            {
+                return text.ToString();
+            }
+            text.Append(Encoding.UTF8.GetString(body, lineEnd + 1, size));
+            position = lineEnd + 1 + size + 2;
         }
     }
 
