@@ -6,6 +6,9 @@ public static class GatewayHeaders
     /// <summary>Default name of the signed identity header.</summary>
     public const string Identity = "X-CasGateway-Identity";
 
+    /// <summary>The target mailbox's primary address (also signed in the identity; a backend refuses a mismatch).</summary>
+    public const string TargetMailbox = "X-CasGateway-TargetMailbox";
+
     /// <summary>Marks a request as sent by a gateway ("1").</summary>
     public const string IsFromCafe = "X-IsFromCafe";
 

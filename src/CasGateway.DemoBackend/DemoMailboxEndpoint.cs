@@ -19,7 +19,9 @@ internal static class DemoMailboxEndpoint
             await context.Response.WriteAsync("200 OK<br/>" + options.ServerName);
             return;
         }
-        var mailbox = request.Headers[DemoMailboxServer.TargetMailboxHeader].ToString();
+        // With a trusted gateway, the mailbox is the signed one; without (benchmark baseline), the plain header.
+        var identity = context.GetGatewayIdentity();
+        var mailbox = identity is { TargetMailbox.Length: > 0 } ? identity.TargetMailbox : request.Headers[DemoMailboxServer.TargetMailboxHeader].ToString();
         if (options.MountedElsewhere?.Invoke(mailbox) is { } mountedOn)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -56,7 +58,6 @@ internal static class DemoMailboxEndpoint
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var identity = context.GetGatewayIdentity();
         var answer = new DemoAnswer(
             Server: options.ServerName,
             Mailbox: mailbox,
@@ -72,7 +73,9 @@ internal static class DemoMailboxEndpoint
             Cookie: request.Headers.Cookie.ToString(),
             BodyBytes: bodyBytes,
             BodySha256: Convert.ToHexString(hash.GetHashAndReset()),
-            TraceParent: request.Headers["traceparent"].ToString());
+            TraceParent: request.Headers["traceparent"].ToString(),
+            IdentityAudience: identity?.Audience,
+            IdentityActsOnOtherMailbox: identity?.ActsOnOtherMailbox);
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(answer, DemoAnswer.JsonOptions) + "\n");
     }
@@ -108,7 +111,9 @@ public sealed record DemoAnswer(
     string Cookie,
     long BodyBytes,
     string BodySha256,
-    string TraceParent)
+    string TraceParent,
+    string? IdentityAudience = null,
+    bool? IdentityActsOnOtherMailbox = null)
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 }

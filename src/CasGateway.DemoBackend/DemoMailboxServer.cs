@@ -40,8 +40,8 @@ public sealed class DemoMailboxServerOptions
 /// </summary>
 public sealed class DemoMailboxServer : IAsyncDisposable
 {
-    /// <summary>Header the gateway sets to the resolved target mailbox's primary SMTP address.</summary>
-    public const string TargetMailboxHeader = "X-CasGateway-TargetMailbox";
+    /// <summary>Header the gateway sets to the resolved target mailbox's primary SMTP address (also signed in the identity).</summary>
+    public const string TargetMailboxHeader = GatewayHeaders.TargetMailbox;
 
     private readonly WebApplication _app;
     private readonly ConnectionCounter _connections;
@@ -102,7 +102,7 @@ public sealed class DemoMailboxServer : IAsyncDisposable
                     listen.UseHttps(new HttpsConnectionAdapterOptions
                     {
                         ServerCertificate = options.Certificate,
-                        ClientCertificateMode = options.Trust?.AllowedClientCertificateThumbprints.Count > 0
+                        ClientCertificateMode = options.Trust?.RequireClientCertificate == true
                             ? ClientCertificateMode.RequireCertificate
                             : ClientCertificateMode.NoCertificate,
                         // The gateway's client certificate is checked by thumbprint in GatewayIdentityMiddleware.

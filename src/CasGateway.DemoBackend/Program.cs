@@ -3,17 +3,25 @@ using CasGateway.BackendAuth;
 
 namespace CasGateway.DemoBackend;
 
-/// <summary>Standalone demo mailbox server (used by bench/): <c>--name mbx1.contoso.com --port 9001 [--identity-key BASE64]</c>.</summary>
+/// <summary>
+/// Standalone demo mailbox server (used by bench/): <c>--name mbx1.contoso.com --port 9001 [--identity-public-key FILE]</c>.
+/// It serves plain HTTP, so only the signed identity (ECDSA, the gateway's PEM public key) can be checked.
+/// </summary>
 internal static class DemoBackendProgram
 {
     public static async Task Main(string[] args)
     {
         var name = ArgValue(args, "--name") ?? "mbx.contoso.com";
         var port = int.Parse(ArgValue(args, "--port") ?? "0", CultureInfo.InvariantCulture);
-        var key = ArgValue(args, "--identity-key");
+        var key = ArgValue(args, "--identity-public-key");
         var trust = key is null
             ? null
-            : new GatewayTrustOptions { Codec = new GatewayIdentityCodec(Convert.FromBase64String(key), TimeSpan.FromMinutes(1)) };
+            : new GatewayTrustOptions
+            {
+                Codec = EcdsaGatewayIdentityCodec.FromPublicKeyPem(File.ReadAllText(key), TimeSpan.FromMinutes(1)),
+                Audience = name,
+                RequireClientCertificate = false,
+            };
         await using var server = await DemoMailboxServer.StartAsync(new DemoMailboxServerOptions { ServerName = name, Port = port, Trust = trust });
         Console.Out.WriteLine($"{name} listening on {server.BaseAddress}");
         var stop = new TaskCompletionSource();

@@ -18,7 +18,13 @@ public sealed class TestTopology : IAsyncDisposable
     private TestTopology(string folder)
     {
         Folder = folder;
-        SigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            IdentityPrivateKeyPath = System.IO.Path.Combine(folder, "identity-ecdsa.pem");
+            File.WriteAllText(IdentityPrivateKeyPath, key.ExportPkcs8PrivateKeyPem());
+            IdentitySigner = EcdsaGatewayIdentityCodec.FromPrivateKeyPem(key.ExportPkcs8PrivateKeyPem(), TimeSpan.Zero);
+            IdentityPublicKeyPem = key.ExportSubjectPublicKeyInfoPem();
+        }
         BackendCertificate = CertificateFiles.CreateSelfSigned("test-mailbox-server", ["localhost"]);
         ClientCertificate = CertificateFiles.CreateSelfSigned("test-gateway-client", ["gateway"], clientAuth: true);
         ClientCertificatePath = System.IO.Path.Combine(folder, "gateway-client.pfx");
@@ -31,7 +37,14 @@ public sealed class TestTopology : IAsyncDisposable
 
     public string Folder { get; }
 
-    public string SigningKey { get; }
+    /// <summary>The gateway's identity signing key (PEM, ECDSA P-256), as the gateway is configured with it.</summary>
+    public string IdentityPrivateKeyPath { get; }
+
+    /// <summary>Signs as the gateway does: for tests that play the gateway towards a backend.</summary>
+    public EcdsaGatewayIdentityCodec IdentitySigner { get; }
+
+    /// <summary>The public half the backends verify with.</summary>
+    public string IdentityPublicKeyPem { get; }
 
     public X509Certificate2 BackendCertificate { get; }
 
@@ -45,9 +58,11 @@ public sealed class TestTopology : IAsyncDisposable
 
     public TestDirectory Directory { get; }
 
-    public GatewayTrustOptions Trust => new()
+    /// <summary>What mailbox server <paramref name="fqdn"/> trusts: the gateway's public key, its own name as audience, the gateway's client certificate.</summary>
+    public GatewayTrustOptions TrustFor(string fqdn) => new()
     {
-        Codec = new GatewayIdentityCodec(Convert.FromBase64String(SigningKey), TimeSpan.FromMinutes(1)),
+        Codec = EcdsaGatewayIdentityCodec.FromPublicKeyPem(IdentityPublicKeyPem, TimeSpan.FromMinutes(1)),
+        Audience = fqdn,
         AllowedClientCertificateThumbprints = [ClientCertificate.GetCertHashString(HashAlgorithmName.SHA256)],
     };
 
@@ -94,7 +109,7 @@ public sealed class TestTopology : IAsyncDisposable
         {
             ServerName = fqdn,
             Certificate = BackendCertificate,
-            Trust = Trust,
+            Trust = TrustFor(fqdn),
             MountedElsewhere = frontEnd ? null : mailbox => Directory.MountedElsewhere(fqdn, mailbox),
         });
         _backends[fqdn] = server;
@@ -119,7 +134,7 @@ public sealed class TestTopology : IAsyncDisposable
         ["Gateway:Listeners:HttpsPort"] = "0",
         ["Gateway:Listeners:Certificates:0:Path"] = GatewayCertificatePath,
         ["Gateway:Locator:File:Path"] = Directory.Path,
-        ["Gateway:Backend:Identity:SigningKey"] = SigningKey,
+        ["Gateway:Backend:Identity:PrivateKeyPath"] = IdentityPrivateKeyPath,
         ["Gateway:Backend:ClientCertificate:Path"] = ClientCertificatePath,
         ["Gateway:Backend:TrustedServerCertificateThumbprints:0"] = BackendCertificate.GetCertHashString(HashAlgorithmName.SHA256),
         ["Gateway:Backend:ConnectTimeout"] = "00:00:02",
@@ -132,6 +147,7 @@ public sealed class TestTopology : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        IdentitySigner.Dispose();
         foreach (var backend in _backends.Values)
         {
             await backend.DisposeAsync();

@@ -29,14 +29,32 @@ public static class ConfigurationValidator
         return problems;
     }
 
-    /// <summary>The identity signing key: required outside demo mode, and always a base64 key of at least 32 bytes.</summary>
+    /// <summary>
+    /// The identity signing key, required outside demo mode: the ECDSA private key file (default), or — with
+    /// <c>Algorithm: HmacSha256</c>, the legacy form — a base64 shared key of at least 32 bytes.
+    /// </summary>
     private static void ValidateSigningKey(IConfiguration configuration, List<string> problems)
     {
         const string key = "Gateway:Backend:Identity:SigningKey";
+        const string path = "Gateway:Backend:Identity:PrivateKeyPath";
+        var demo = string.Equals(configuration["Gateway:Demo:Enabled"], "true", StringComparison.OrdinalIgnoreCase);
+        var legacy = string.Equals(configuration["Gateway:Backend:Identity:Algorithm"], "HmacSha256", StringComparison.OrdinalIgnoreCase);
         var value = configuration[key];
+        if (!legacy)
+        {
+            if (string.IsNullOrEmpty(configuration[path]) && !demo)
+            {
+                problems.Add($"{path}: required: the PEM file of the gateway's ECDSA P-256 private key (backends get its public key; generated only in demo mode).");
+            }
+            if (!string.IsNullOrEmpty(value))
+            {
+                problems.Add($"{key} = {Show(key, value)}: only used with Gateway:Backend:Identity:Algorithm = HmacSha256 (legacy); remove it or set the algorithm.");
+            }
+            return;
+        }
         if (string.IsNullOrEmpty(value))
         {
-            if (!string.Equals(configuration["Gateway:Demo:Enabled"], "true", StringComparison.OrdinalIgnoreCase))
+            if (!demo)
             {
                 problems.Add($"{key}: required: a base64 key of at least 32 bytes shared with the mailbox backends (generated only in demo mode).");
             }

@@ -14,21 +14,28 @@ public sealed class DemoBackends(
     DirectoryFileSource directory,
     DemoSecrets secrets,
     IOptions<BackendOptions> backend,
+    IHostEnvironment environment,
     ILogger<DemoBackends> logger) : IHostedService
 {
     private readonly List<DemoMailboxServer> _servers = [];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var trust = new GatewayTrustOptions
-        {
-            Codec = new GatewayIdentityCodec(Convert.FromBase64String(backend.Value.Identity.SigningKey), TimeSpan.FromMinutes(1)),
-            HeaderName = backend.Value.Identity.HeaderName,
-            AllowedClientCertificateThumbprints = [secrets.GatewayClientThumbprint],
-        };
+        var identity = backend.Value.Identity;
+        // A real backend is given only the public key; the demo derives it from the gateway's private key file.
+        GatewayIdentityCodec codec = identity.Algorithm == IdentitySigningAlgorithm.HmacSha256
+            ? new HmacGatewayIdentityCodec(Convert.FromBase64String(identity.SigningKey), TimeSpan.FromMinutes(1))
+            : PublicCodec(identity, environment.ContentRootPath);
         foreach (var server in directory.Current.Servers.Where(s => IsLoopback(s.BackendUrl)))
         {
             var name = server.Fqdn;
+            var trust = new GatewayTrustOptions
+            {
+                Codec = codec,
+                Audience = name,
+                HeaderName = identity.HeaderName,
+                AllowedClientCertificateThumbprints = [secrets.GatewayClientThumbprint],
+            };
             var demo = await DemoMailboxServer.StartAsync(
                 new DemoMailboxServerOptions
                 {
@@ -64,6 +71,12 @@ public sealed class DemoBackends(
         return string.Equals(active.Fqdn, serverName, StringComparison.OrdinalIgnoreCase)
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{location.Database.Guid}~{active.Fqdn}~{active.Version}");
+    }
+
+    private static EcdsaGatewayIdentityCodec PublicCodec(IdentityHeaderOptions identity, string contentRoot)
+    {
+        using var signing = (EcdsaGatewayIdentityCodec)IdentityTokens.Create(identity, contentRoot);
+        return EcdsaGatewayIdentityCodec.FromPublicKeyPem(signing.PublicKeyPem(), TimeSpan.FromMinutes(1));
     }
 
     private static bool IsLoopback(Uri url)

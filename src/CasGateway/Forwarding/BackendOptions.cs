@@ -111,6 +111,12 @@ public sealed class BackendHealthOptions
     public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(3);
 }
 
+public enum IdentitySigningAlgorithm
+{
+    EcdsaP256,
+    HmacSha256,
+}
+
 public sealed class ClientCertificateOptions
 {
     [Required]
@@ -128,7 +134,16 @@ public sealed class IdentityHeaderOptions
     [RegularExpression("^[A-Za-z0-9-]{1,64}$", ErrorMessage = "HeaderName must be a plain header name.")]
     public string HeaderName { get; set; } = GatewayHeaders.Identity;
 
-    /// <summary>Base64 HMAC-SHA256 key shared with the backends, at least 32 bytes (generated in demo mode).</summary>
+    /// <summary>
+    /// <c>EcdsaP256</c> (default): tokens signed with <see cref="PrivateKeyPath"/>, backends verify with the public
+    /// key only. <c>HmacSha256</c>: the legacy shared <see cref="SigningKey"/>, with which any backend can mint tokens.
+    /// </summary>
+    public IdentitySigningAlgorithm Algorithm { get; set; } = IdentitySigningAlgorithm.EcdsaP256;
+
+    /// <summary>PEM file of the gateway's ECDSA P-256 private key (generated in demo mode); keep it mode 0600.</summary>
+    public string? PrivateKeyPath { get; set; }
+
+    /// <summary>Legacy (<c>Algorithm: HmacSha256</c> only): base64 HMAC-SHA256 key shared with the backends, at least 32 bytes.</summary>
     public string SigningKey { get; set; } = "";
 
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]

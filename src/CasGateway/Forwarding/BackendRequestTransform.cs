@@ -2,6 +2,7 @@ using CasGateway.Authentication;
 using CasGateway.BackendAuth;
 using CasGateway.Configuration;
 using CasGateway.Location;
+using Yarp.ReverseProxy.Model;
 using CasGateway.Routing;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -17,12 +18,10 @@ public sealed partial class BackendRequestTransform(
     IOptions<BackendOptions> backend,
     IOptions<GatewayOptions> gateway,
     BackendCookie cookie,
-    TimeProvider clock,
+    IdentityTokens tokens,
     ILogger<BackendRequestTransform> logger)
 {
-    private readonly GatewayIdentityCodec _codec = new(Convert.FromBase64String(backend.Value.Identity.SigningKey), TimeSpan.Zero);
     private readonly string _identityHeader = backend.Value.Identity.HeaderName;
-    private readonly TimeSpan _lifetime = backend.Value.Identity.Lifetime;
     private readonly string _node = gateway.Value.NodeName;
 
     public ValueTask ApplyAsync(RequestTransformContext context, bool forwardCredentials)
@@ -49,21 +48,21 @@ public sealed partial class BackendRequestTransform(
 
         RebuildCookies(http.Request, headers, cookie.Name);
         var routing = http.Features.Get<RoutingDecision>();
-        if (routing?.Target?.MailboxAddress is { } mailbox)
+        var mailbox = routing?.Target?.MailboxAddress;
+        if (mailbox is not null)
         {
             headers.Add(InternalHeaders.TargetMailbox, mailbox);
         }
-        var now = clock.GetUtcNow();
-        var identity = new GatewayIdentity(
-            User: http.User.Identity?.Name ?? routing?.CallerAddress ?? "",
-            PrimarySmtpAddress: routing?.CallerAddress ?? "",
-            MailboxGuid: routing?.CallerMailboxGuid ?? Guid.Empty,
-            AuthenticationMethod: GatewayClaims.MethodOf(http.User),
-            ClientIp: ClientAddress(http),
-            GatewayNode: _node,
-            IssuedAt: now,
-            ExpiresAt: now + _lifetime);
-        headers.Add(_identityHeader, _codec.Sign(identity));
+        // The token names the server it is for: the destination YARP is about to send to.
+        var audience = http.GetReverseProxyFeature().ProxiedDestination?.DestinationId ?? routing?.Target?.Server.Fqdn ?? "";
+        headers.Add(_identityHeader, tokens.TokenFor(
+            user: http.User.Identity?.Name ?? routing?.CallerAddress ?? "",
+            primarySmtpAddress: routing?.CallerAddress ?? "",
+            mailboxGuid: routing?.CallerMailboxGuid ?? Guid.Empty,
+            authenticationMethod: GatewayClaims.MethodOf(http.User),
+            clientIp: ClientAddress(http),
+            audience: audience,
+            targetMailbox: mailbox ?? ""));
         headers.Add(GatewayHeaders.IsFromCafe, "1");
         headers.Add(GatewayHeaders.SourceCafeServer, _node);
         headers.Add(GatewayHeaders.ProxyUri, Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(http.Request));

@@ -15,8 +15,11 @@ public static class ForwardingStage
     {
         var services = builder.Services;
         services.AddValidatedOptions<BackendOptions>(BackendOptions.Section)
-            .Validate(o => IsKey(o.Identity.SigningKey),
-                $"{BackendOptions.Section}:Identity:SigningKey must be a base64 key of at least 32 bytes.");
+            .Validate(o => o.Identity.Algorithm != IdentitySigningAlgorithm.HmacSha256 || IsKey(o.Identity.SigningKey),
+                $"{BackendOptions.Section}:Identity:SigningKey must be a base64 key of at least 32 bytes.")
+            .Validate(o => o.Identity.Algorithm != IdentitySigningAlgorithm.EcdsaP256 || !string.IsNullOrEmpty(o.Identity.PrivateKeyPath),
+                $"{BackendOptions.Section}:Identity:PrivateKeyPath is required (a PEM ECDSA P-256 private key).");
+        services.AddSingleton<IdentityTokens>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ClientInputGuard>();
         services.AddSingleton<BackendRequestTransform>();

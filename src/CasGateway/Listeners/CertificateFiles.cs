@@ -35,10 +35,29 @@ public static class CertificateFiles
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
             using var created = CreateSelfSigned(subjectName, dnsNames, clientAuth);
             var temp = path + ".tmp";
-            File.WriteAllBytes(temp, created.Export(X509ContentType.Pkcs12));
+            WritePrivate(temp, created.Export(X509ContentType.Pkcs12));
             File.Move(temp, path, overwrite: true);
         }
         return X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
+    }
+
+    /// <summary>Writes a file that holds a private key: created readable and writable by its owner only (0600 on Unix).</summary>
+    public static void WritePrivate(string path, ReadOnlySpan<byte> content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var stream = new FileStream(path, options))
+        {
+            stream.Write(content);
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            // An existing file keeps its mode on FileMode.Create: narrow it too.
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
     }
 
     public static X509Certificate2 CreateSelfSigned(string subjectName, IReadOnlyList<string> dnsNames, bool clientAuth = false, TimeSpan? lifetime = null)

@@ -76,8 +76,8 @@ public sealed class BackendChannelTests(ITestOutputHelper output)
     {
         await using var topology = await TestTopology.StartAsync();
         var backend = topology.Backend("mbx1.contoso.com");
-        var identity = topology.Trust.Codec.Sign(new GatewayIdentity("alice@contoso.com", "alice@contoso.com", Guid.NewGuid(), "Basic", "127.0.0.1",
-            "cas-test", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5)));
+        var identity = topology.IdentitySigner.Sign(new GatewayIdentity("alice@contoso.com", "alice@contoso.com", Guid.NewGuid(), "Basic", "127.0.0.1",
+            "cas-test", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5), Audience: "mbx1.contoso.com"));
 
         // No client certificate: the TLS handshake itself is refused.
         using (var bare = BackendClient(topology, clientCertificate: null))
@@ -101,8 +101,8 @@ public sealed class BackendChannelTests(ITestOutputHelper output)
         // The gateway's certificate but an expired identity: 403.
         using (var gatewayLike = BackendClient(topology, topology.ClientCertificate))
         {
-            var expired = topology.Trust.Codec.Sign(new GatewayIdentity("alice@contoso.com", "alice@contoso.com", Guid.NewGuid(), "Basic", "127.0.0.1",
-                "cas-test", DateTimeOffset.UtcNow.AddMinutes(-20), DateTimeOffset.UtcNow.AddMinutes(-10)));
+            var expired = topology.IdentitySigner.Sign(new GatewayIdentity("alice@contoso.com", "alice@contoso.com", Guid.NewGuid(), "Basic", "127.0.0.1",
+                "cas-test", DateTimeOffset.UtcNow.AddMinutes(-20), DateTimeOffset.UtcNow.AddMinutes(-10), Audience: "mbx1.contoso.com"));
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(backend.BaseAddress, "/owa/"));
             request.Headers.Add(GatewayHeaders.Identity, expired);
             using var response = await gatewayLike.SendAsync(request);

@@ -87,8 +87,9 @@ public sealed class RequestPathTests : IAsyncLifetime
     public async Task Client_forged_identity_and_internal_headers_never_reach_the_backend()
     {
         var alice = _topology.Directory.Mailbox("alice@contoso.com");
-        var forged = _topology.Trust.Codec.Sign(new GatewayIdentity("bob@contoso.com", "bob@contoso.com", Guid.Empty, "Basic", "10.0.0.1",
-            "evil", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5)));
+        // Even a token signed with the gateway's own key, for the right server, is stripped when a client sends it.
+        var forged = _topology.IdentitySigner.Sign(new GatewayIdentity("bob@contoso.com", "bob@contoso.com", Guid.Empty, "Basic", "10.0.0.1",
+            "evil", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5), "mbx1.contoso.com", "bob@contoso.com"));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/owa/");
         request.Headers.Authorization = TestGateway.Basic(alice);
         request.Headers.Add(GatewayHeaders.Identity, forged);

@@ -3,6 +3,7 @@ using CasGateway.BackendAuth;
 
 namespace CasGateway.Tests.BackendAuth;
 
+/// <summary>The legacy HMAC codec (v1).</summary>
 public sealed class GatewayIdentityCodecTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
@@ -14,7 +15,7 @@ public sealed class GatewayIdentityCodecTests
     [Fact]
     public void Round_trips_a_signed_identity()
     {
-        var codec = new GatewayIdentityCodec(_key, TimeSpan.FromMinutes(1));
+        var codec = new HmacGatewayIdentityCodec(_key, TimeSpan.FromMinutes(1));
         var identity = Identity(Now, TimeSpan.FromMinutes(5));
         var result = codec.Verify(codec.Sign(identity), Now.AddMinutes(1));
         Assert.True(result.Succeeded, result.Error);
@@ -24,7 +25,7 @@ public sealed class GatewayIdentityCodecTests
     [Fact]
     public void Refuses_expired_identity_beyond_clock_skew()
     {
-        var codec = new GatewayIdentityCodec(_key, TimeSpan.FromMinutes(1));
+        var codec = new HmacGatewayIdentityCodec(_key, TimeSpan.FromMinutes(1));
         var header = codec.Sign(Identity(Now, TimeSpan.FromMinutes(5)));
         Assert.True(codec.Verify(header, Now.AddMinutes(5.5)).Succeeded);
         var late = codec.Verify(header, Now.AddMinutes(6.5));
@@ -35,14 +36,14 @@ public sealed class GatewayIdentityCodecTests
     [Fact]
     public void Refuses_identity_from_the_future()
     {
-        var codec = new GatewayIdentityCodec(_key, TimeSpan.FromMinutes(1));
+        var codec = new HmacGatewayIdentityCodec(_key, TimeSpan.FromMinutes(1));
         Assert.False(codec.Verify(codec.Sign(Identity(Now.AddMinutes(10), TimeSpan.FromMinutes(5))), Now).Succeeded);
     }
 
     [Fact]
     public void Refuses_tampered_payload_and_other_keys()
     {
-        var codec = new GatewayIdentityCodec(_key, TimeSpan.Zero);
+        var codec = new HmacGatewayIdentityCodec(_key, TimeSpan.Zero);
         var header = codec.Sign(Identity(Now, TimeSpan.FromMinutes(5)));
         var parts = header.Split('.');
         var payload = System.Text.Encoding.UTF8.GetString(Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlDecode(parts[1]))
@@ -50,7 +51,7 @@ public sealed class GatewayIdentityCodecTests
         var tampered = parts[0] + "." + Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(System.Text.Encoding.UTF8.GetBytes(payload)) + "." + parts[2];
         Assert.Equal("bad identity signature", codec.Verify(tampered, Now).Error);
 
-        var other = new GatewayIdentityCodec(RandomNumberGenerator.GetBytes(32), TimeSpan.Zero);
+        var other = new HmacGatewayIdentityCodec(RandomNumberGenerator.GetBytes(32), TimeSpan.Zero);
         Assert.Equal("bad identity signature", other.Verify(header, Now).Error);
     }
 
@@ -62,12 +63,12 @@ public sealed class GatewayIdentityCodecTests
     [InlineData("v1.!!!.???")]
     public void Refuses_malformed_headers(string? header)
     {
-        Assert.False(new GatewayIdentityCodec(_key, TimeSpan.Zero).Verify(header, Now).Succeeded);
+        Assert.False(new HmacGatewayIdentityCodec(_key, TimeSpan.Zero).Verify(header, Now).Succeeded);
     }
 
     [Fact]
     public void Refuses_short_keys()
     {
-        Assert.Throws<ArgumentException>(() => new GatewayIdentityCodec(new byte[16], TimeSpan.Zero));
+        Assert.Throws<ArgumentException>(() => new HmacGatewayIdentityCodec(new byte[16], TimeSpan.Zero));
     }
 }
