@@ -41,14 +41,15 @@ spawn() {
 }
 
 # gateway_command DLL PORT CONFIG_DIR: sets GATEWAY_CMD to CasGateway's production pipeline on 127.0.0.1:PORT —
-# TLS with CONFIG_DIR/cert.pem and key.pem, Basic authentication against CONFIG_DIR/directory.json, a fresh identity
-# signing key, protocol log on (console and $TMP/gateway-logs), demo mode off — then GATEWAY_EXTRA_ARGS (split on
+# TLS with CONFIG_DIR/cert.pem and key.pem, Basic authentication against CONFIG_DIR/directory.json, a fresh ECDSA
+# P-256 identity signing key (CONFIG_DIR/identity-ecdsa.pem), protocol log on (console and $TMP/gateway-logs), demo mode off — then GATEWAY_EXTRA_ARGS (split on
 # spaces). The watched files sit in a folder of their own, as under /etc in a deployment: the gateway's file
 # watchers would otherwise wake for every line of the logs written next to them.
 gateway_command() {
   local dll=$1 port=$2 conf=$3
   local -a extra
   read -r -a extra <<<"${GATEWAY_EXTRA_ARGS:-}"
+  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$conf/identity-ecdsa.pem" 2>/dev/null)
   GATEWAY_CMD=(dotnet "$dll"
     --contentRoot "$(dirname "$dll")" --environment Production
     --Gateway:Demo:Enabled=false --Gateway:NodeName=cas-bench.contoso.com
@@ -56,7 +57,7 @@ gateway_command() {
     --Gateway:Listeners:Address=127.0.0.1 --Gateway:Listeners:HttpsPort="$port"
     --Gateway:Listeners:Certificates:0:Path="$conf/cert.pem" --Gateway:Listeners:Certificates:0:KeyPath="$conf/key.pem"
     --Gateway:Locator:File:Path="$conf/directory.json"
-    --Gateway:Backend:Identity:SigningKey="$(head -c 32 /dev/urandom | base64)"
+    --Gateway:Backend:Identity:PrivateKeyPath="$conf/identity-ecdsa.pem"
     --Serilog:WriteTo:File:Args:configure:0:Args:path="$TMP/gateway-logs/casgateway-.json"
     "${extra[@]}")
 }

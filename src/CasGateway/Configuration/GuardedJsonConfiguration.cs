@@ -19,9 +19,14 @@ public sealed class GuardedJsonConfigurationSource : JsonConfigurationSource
         return new GuardedJsonConfigurationProvider(this);
     }
 
-    /// <summary>Replaces the host's appsettings sources with guarded ones.</summary>
+    /// <summary>
+    /// Replaces the host's appsettings sources with guarded ones. An edit of one file is checked on top of the other
+    /// appsettings files as they are on disk (appsettings.json under appsettings.Development.json, say), then the
+    /// environment and the command line.
+    /// </summary>
     public static void Install(ConfigurationManager configuration, string[] args, ConfigurationReloadLog log)
     {
+        var files = configuration.Sources.OfType<JsonConfigurationSource>().Where(s => s.ReloadOnChange).ToList();
         for (var i = 0; i < configuration.Sources.Count; i++)
         {
             if (configuration.Sources[i] is JsonConfigurationSource { ReloadOnChange: true } json and not GuardedJsonConfigurationSource)
@@ -33,8 +38,7 @@ public sealed class GuardedJsonConfigurationSource : JsonConfigurationSource
                     ReloadOnChange = true,
                     ReloadDelay = json.ReloadDelay,
                     FileProvider = json.FileProvider,
-                    Check = data => GatewayConfiguration.Check(new ConfigurationBuilder()
-                        .AddInMemoryCollection(data)
+                    Check = data => GatewayConfiguration.Check(Layered(files, json, data)
                         .AddEnvironmentVariables()
                         .AddCommandLine(args)
                         .Build()),
@@ -42,6 +46,23 @@ public sealed class GuardedJsonConfigurationSource : JsonConfigurationSource
                 };
             }
         }
+    }
+
+    private static ConfigurationBuilder Layered(List<JsonConfigurationSource> files, JsonConfigurationSource edited, IDictionary<string, string?> data)
+    {
+        var builder = new ConfigurationBuilder();
+        foreach (var file in files)
+        {
+            if (ReferenceEquals(file, edited))
+            {
+                builder.AddInMemoryCollection(data);
+            }
+            else if (file.FileProvider is { } provider)
+            {
+                builder.AddJsonFile(provider, file.Path!, optional: true, reloadOnChange: false);
+            }
+        }
+        return builder;
     }
 }
 

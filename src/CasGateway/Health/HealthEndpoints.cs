@@ -1,5 +1,8 @@
 using CasGateway.Configuration;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 
 namespace CasGateway.Health;
@@ -51,14 +54,25 @@ public static class HealthEndpoints
             .WithMetadata(Probe);
     }
 
-    /// <summary>Ready when the node is in service and its dependencies answer; the body says what is and is not.</summary>
-    private static Task ReadinessAsync(HttpContext context)
+    /// <summary>
+    /// Ready when the node is in service and its dependencies answer. The body says what is and is not — node name,
+    /// component states, every mailbox server and its reachability — only to loopback, the scrape networks and
+    /// admins; anyone else learns the status alone.
+    /// </summary>
+    private static async Task ReadinessAsync(HttpContext context)
     {
         var services = context.RequestServices;
         var probe = services.GetRequiredService<HealthProbe>();
+        var ready = probe.IsUp(ServerComponent.ServerWideOffline);
+        context.Response.Headers.CacheControl = "no-store";
+        var status = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        if (!await MaySeeDetailsAsync(context))
+        {
+            await Results.Json(new { status = ready ? "Ready" : "NotReady" }, statusCode: status).ExecuteAsync(context);
+            return;
+        }
         var drain = services.GetRequiredService<DrainCoordinator>();
         var latest = services.GetRequiredService<DependencyHealth>().Latest;
-        var ready = probe.IsUp(ServerComponent.ServerWideOffline);
         var body = new
         {
             status = ready ? "Ready" : "NotReady",
@@ -76,7 +90,24 @@ public static class HealthEndpoints
                 }),
             },
         };
-        context.Response.Headers.CacheControl = "no-store";
-        return Results.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
+        await Results.Json(body, statusCode: status).ExecuteAsync(context);
+    }
+
+    /// <summary>Loopback and <c>Gateway:Telemetry:ScrapeAllowedNetworks</c> by address; anyone else only as an admin (see <see cref="HealthAdminHandler"/>).</summary>
+    private static async Task<bool> MaySeeDetailsAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        if (services.GetRequiredService<Observability.ScrapeGate>().IsAllowed(context.Connection.RemoteIpAddress))
+        {
+            return true;
+        }
+        if (!context.Request.Headers.ContainsKey(HeaderNames.Authorization) && context.Connection.ClientCertificate is null)
+        {
+            return false;
+        }
+        var policy = await services.GetRequiredService<IAuthorizationPolicyProvider>().GetPolicyAsync(HealthAdminRequirement.Policy);
+        var evaluator = services.GetRequiredService<IPolicyEvaluator>();
+        var authentication = await evaluator.AuthenticateAsync(policy!, context);
+        return (await evaluator.AuthorizeAsync(policy!, authentication, context, context)).Succeeded;
     }
 }

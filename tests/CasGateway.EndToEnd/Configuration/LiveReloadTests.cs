@@ -197,7 +197,12 @@ public sealed class LiveReloadTests(ITestOutputHelper output)
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
         Assert.Equal(2, process.ExitCode);
-        Assert.Contains("Configuration has 3 problem(s):", error, StringComparison.Ordinal);
+        // The shipped appsettings.json is production-safe: outside the demo it also names the directory file and
+        // the identity key an operator must provide, and the HMAC key set without the legacy algorithm.
+        Assert.Contains("Configuration has 5 problem(s):", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Locator:File:Path", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Backend:Identity:PrivateKeyPath: required", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Backend:Identity:SigningKey = \"***\": only used with", error, StringComparison.Ordinal);
         Assert.Contains("Gateway:Backend:MaxConnectionsPerServer = \"0\": must be between 1 and 10000.", error, StringComparison.Ordinal);
         Assert.Contains("Gateway:Listners: unknown setting; did you mean 'Listeners'?", error, StringComparison.Ordinal);
         Assert.DoesNotContain("not-a-real-secret", error, StringComparison.Ordinal);

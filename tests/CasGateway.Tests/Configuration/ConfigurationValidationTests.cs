@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using CasGateway.Configuration;
 
 namespace CasGateway.Tests.Configuration;
@@ -82,11 +83,29 @@ public sealed class ConfigurationValidationTests : IDisposable
     }
 
     [Fact]
-    public void The_shipped_appsettings_is_valid()
+    public void The_shipped_appsettings_is_production_safe_demo_off_and_names_what_an_operator_must_set()
     {
-        var (exit, output, error) = ValidateFile(Path.Combine(RepositoryRoot(), "src", "CasGateway", "appsettings.json"));
-        Assert.True(exit == 0, error);
-        Assert.Contains("is valid", output, StringComparison.Ordinal);
+        var (exit, _, error) = ValidateFile(Path.Combine(RepositoryRoot(), "src", "CasGateway", "appsettings.json"));
+        Assert.Equal(2, exit);
+        Assert.Contains("Configuration has 2 problem(s):", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Locator:File:Path", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Backend:Identity:PrivateKeyPath: required", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_shipped_appsettings_under_the_development_overlay_is_valid_and_runs_the_demo()
+    {
+        var folder = Path.Combine(RepositoryRoot(), "src", "CasGateway");
+        var merged = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(folder, "appsettings.json"))
+            .AddJsonFile(Path.Combine(folder, "appsettings.Development.json"))
+            .Build();
+        Assert.Empty(GatewayConfiguration.Check(merged));
+        Assert.Equal("True", merged["Gateway:Demo:Enabled"], ignoreCase: true);
+        Assert.Equal("Demo/directory.json", merged["Gateway:Locator:File:Path"]);
+        Assert.Equal("Loopback", merged["Gateway:Listeners:Address"]);
+        var launch = File.ReadAllText(Path.Combine(folder, "Properties", "launchSettings.json"));
+        Assert.Contains("\"ASPNETCORE_ENVIRONMENT\": \"Development\"", launch, StringComparison.Ordinal);
     }
 
     [Fact]
