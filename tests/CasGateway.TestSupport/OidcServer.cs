@@ -72,7 +72,9 @@ public sealed class OidcServer : IAsyncDisposable
         string? issuer = null,
         DateTime? expires = null,
         SecurityKey? signingKey = null,
-        IEnumerable<Claim>? extraClaims = null)
+        IEnumerable<Claim>? extraClaims = null,
+        Guid? objectId = null,
+        Guid? tenantId = null)
     {
         var now = DateTime.UtcNow;
         var notBefore = expires is { } e && e < now ? e.AddHours(-1) : now.AddMinutes(-1);
@@ -85,8 +87,8 @@ public sealed class OidcServer : IAsyncDisposable
             Expires = expires ?? now.AddHours(1),
             Subject = new ClaimsIdentity(
             [
-                new Claim("tid", TenantId.ToString()),
-                new Claim("oid", Guid.NewGuid().ToString()),
+                new Claim("tid", (tenantId ?? TenantId).ToString()),
+                new Claim("oid", (objectId ?? TestDirectory.ObjectIdOf(user)).ToString()),
                 new Claim("preferred_username", user),
                 new Claim("name", user),
                 new Claim("ver", "2.0"),

@@ -33,6 +33,10 @@ public sealed class TestDirectory(string path)
 
     public static string PasswordOf(string address) => "pw-" + address.Split('@')[0];
 
+    /// <summary>The object id of a mailbox's owner in the test tenant (what <see cref="OidcServer"/> puts in <c>oid</c>).</summary>
+    public static Guid ObjectIdOf(string address)
+        => new(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes("oid:" + address.ToLowerInvariant())));
+
     public static string HashFor(string password)
     {
         lock (HashCache)
@@ -149,6 +153,7 @@ public sealed class TestDirectory(string path)
                 ["guid"] = m.Guid,
                 ["primarySmtpAddress"] = m.Address,
                 ["aliases"] = new JsonArray([.. m.Aliases.Select(a => (JsonNode)a)]),
+                ["objectId"] = ObjectIdOf(m.Address),
             };
             if (CloudMailboxes.TryGetValue(m.Address, out var cloud))
             {

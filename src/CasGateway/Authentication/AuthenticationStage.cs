@@ -23,6 +23,7 @@ public static class AuthenticationStage
         services.AddSingleton<ICredentialValidator>(sp => ActivatorUtilities.CreateInstance<CachingCredentialValidator>(
             sp, sp.GetRequiredService<DirectoryCredentialValidator>()));
 
+        services.AddSingleton<BearerMailboxMapper>();
         var authentication = services.AddAuthentication();
         var schemes = new List<string>();
         var settings = builder.Configuration.GetSection(GatewayAuthenticationOptions.Section).Get<GatewayAuthenticationOptions>() ?? new();
@@ -36,13 +37,27 @@ public static class AuthenticationStage
         {
             authentication.AddMicrosoftIdentityWebApi(azureAd, JwtBearerDefaults.AuthenticationScheme);
             schemes.Add(JwtBearerDefaults.AuthenticationScheme);
+            services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>
+            {
+                var validated = options.Events.OnTokenValidated;
+                options.Events.OnTokenValidated = async context =>
+                {
+                    await validated(context);
+                    if (context.Principal is { } principal)
+                    {
+                        // No mailbox: still authenticated (an admin token may have none), but refused on mailbox routes.
+                        context.HttpContext.RequestServices.GetRequiredService<BearerMailboxMapper>().AddMailboxClaims(principal);
+                    }
+                };
+            });
         }
         if (schemes.Count == 0)
         {
             throw new InvalidOperationException(
                 $"{GatewayAuthenticationOptions.Section}:BasicEnabled is false and AzureAd:ClientId is not set: no client could authenticate.");
         }
-        var policy = new AuthorizationPolicyBuilder([.. schemes]).RequireAuthenticatedUser().Build();
+        // Mailbox routes need a caller the directory knows: a bearer token whose object id matches no mailbox gets 403.
+        var policy = new AuthorizationPolicyBuilder([.. schemes]).RequireAuthenticatedUser().RequireClaim(GatewayClaims.PrimarySmtpAddress).Build();
         services.AddAuthorizationBuilder()
             .AddPolicy(MailboxPolicy, policy)
             .SetFallbackPolicy(policy);

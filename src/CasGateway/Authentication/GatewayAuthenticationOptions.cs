@@ -22,4 +22,10 @@ public sealed class GatewayAuthenticationOptions
     /// <summary>How many remembered credentials at most.</summary>
     [Range(1, 10_000_000)]
     public int CredentialCacheSize { get; set; } = 100_000;
+
+    /// <summary>
+    /// Bearer tokens whose object id matches no mailbox's <c>objectId</c> may name their mailbox by
+    /// <c>preferred_username</c> (off: the object id alone decides).
+    /// </summary>
+    public bool BearerUsernameFallback { get; set; }
 }

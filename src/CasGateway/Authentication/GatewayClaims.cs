@@ -8,14 +8,11 @@ public static class GatewayClaims
     public const string PrimarySmtpAddress = "casgateway/primary_smtp";
     public const string MailboxGuid = "casgateway/mailbox_guid";
 
-    /// <summary>The caller's mail address: the directory's primary address if known, else the token's user name.</summary>
-    public static string? AddressOf(ClaimsPrincipal user)
-        => user.FindFirstValue(PrimarySmtpAddress)
-            ?? user.FindFirstValue("preferred_username")
-            ?? user.FindFirstValue(ClaimTypes.Upn)
-            ?? user.FindFirstValue(ClaimTypes.Email)
-            ?? user.FindFirstValue("upn")
-            ?? user.FindFirstValue("email");
+    /// <summary>
+    /// The caller's mailbox address, as the directory knows it: set by Basic authentication, and for bearer tokens
+    /// by <see cref="BearerMailboxMapper"/> — never a user name taken from a token as it stands.
+    /// </summary>
+    public static string? AddressOf(ClaimsPrincipal user) => user.FindFirstValue(PrimarySmtpAddress);
 
     /// <summary>How the caller authenticated: <c>Basic</c> or <c>Bearer</c>.</summary>
     public static string MethodOf(ClaimsPrincipal user)

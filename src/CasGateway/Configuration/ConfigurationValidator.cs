@@ -79,9 +79,11 @@ public static class ConfigurationValidator
         {
             problems.Add($"AzureAd:Instance = {Show("Instance", azureAd["Instance"])}: must be an absolute https URL (e.g. https://login.microsoftonline.com/).");
         }
-        if (string.IsNullOrEmpty(azureAd["TenantId"]))
+        // One tenant, named by its GUID: with "common" or "organizations" any tenant's tokens — and any tenant's
+        // admin-assigned roles — would be accepted.
+        if (!Guid.TryParse(azureAd["TenantId"], out _))
         {
-            problems.Add("AzureAd:TenantId: required when AzureAd:ClientId is set.");
+            problems.Add($"AzureAd:TenantId = {Show("TenantId", azureAd["TenantId"])}: required when AzureAd:ClientId is set: the GUID of the one tenant whose tokens are accepted (not common, organizations or consumers).");
         }
     }
 

@@ -79,6 +79,9 @@ internal sealed class MailboxEntry
 
     /// <summary>Hybrid: the mailbox lives in the cloud under this routing address (then no database).</summary>
     public string? CloudTargetAddress { get; set; }
+
+    /// <summary>Optional: the owner's object id in the configured tenant (the <c>oid</c> claim of its bearer tokens).</summary>
+    public Guid? ObjectId { get; set; }
 }
 
 internal sealed class OfflineAddressBookEntry

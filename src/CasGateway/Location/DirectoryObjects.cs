@@ -26,6 +26,9 @@ public sealed record Mailbox(Guid Guid, string PrimarySmtpAddress, IReadOnlyList
 {
     /// <summary>For a mailbox hosted in the cloud (hybrid): its cloud routing address, e.g. <c>alice@contoso.mail.onmicrosoft.com</c>.</summary>
     public string? CloudTargetAddress { get; init; }
+
+    /// <summary>The user's object id in the configured Entra tenant (<c>oid</c> of its bearer tokens), when known.</summary>
+    public Guid? ObjectId { get; init; }
 }
 
 /// <summary>Where a mailbox lives right now: the answer of a <see cref="IMailboxLocator"/>.</summary>

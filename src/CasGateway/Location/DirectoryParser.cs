@@ -144,6 +144,7 @@ internal static class DirectoryParser
         var hashes = new List<KeyValuePair<Guid, string>>();
         var guids = new HashSet<Guid>();
         var addresses = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var objectIds = new HashSet<Guid>();
         for (var i = 0; i < document.Mailboxes.Count; i++)
         {
             var entry = document.Mailboxes[i];
@@ -180,6 +181,11 @@ internal static class DirectoryParser
                 errors.Add($"{at}.database: '{entry.Database}' is not one of the databases");
                 ok = false;
             }
+            if (entry.ObjectId is { } objectId && (objectId == Guid.Empty || !objectIds.Add(objectId)))
+            {
+                errors.Add($"{at}.objectId: '{objectId}' is empty or used twice");
+                ok = false;
+            }
             if (entry.PasswordHash is not null && !Authentication.PasswordHash.IsWellFormed(entry.PasswordHash))
             {
                 errors.Add($"{at}.passwordHash: not a hash made by 'CasGateway hash-password'");
@@ -192,6 +198,7 @@ internal static class DirectoryParser
             mailboxes.Add(new Mailbox(entry.Guid, entry.PrimarySmtpAddress!, entry.Aliases, entry.Database, entry.DisplayName)
             {
                 CloudTargetAddress = entry.CloudTargetAddress,
+                ObjectId = entry.ObjectId,
             });
             if (entry.PasswordHash is not null)
             {

@@ -7,6 +7,7 @@ namespace CasGateway.Location;
 public sealed class DirectorySnapshot
 {
     private readonly FrozenDictionary<Guid, Mailbox> _byGuid;
+    private readonly FrozenDictionary<Guid, Mailbox> _byObjectId;
     private readonly FrozenDictionary<string, Mailbox> _byAddress;
     private readonly FrozenDictionary<string, MailboxDatabase> _databases;
     private readonly FrozenDictionary<string, Mailbox>.AlternateLookup<ReadOnlySpan<char>> _byAddressSpan;
@@ -26,6 +27,7 @@ public sealed class DirectorySnapshot
         _databases = databases.ToFrozenDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
         var list = mailboxes.ToList();
         _byGuid = list.ToFrozenDictionary(m => m.Guid);
+        _byObjectId = list.Where(m => m.ObjectId is not null).ToFrozenDictionary(m => m.ObjectId!.Value);
         _byAddress = list
             .SelectMany(m => m.Aliases.Prepend(m.PrimarySmtpAddress).Select(a => KeyValuePair.Create(a, m)))
             .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -61,6 +63,9 @@ public sealed class DirectorySnapshot
     }
 
     public Mailbox? FindByAddress(string address) => _byAddress.GetValueOrDefault(address);
+
+    /// <summary>The mailbox whose owner has this object id in the configured tenant.</summary>
+    public Mailbox? FindByObjectId(Guid objectId) => _byObjectId.GetValueOrDefault(objectId);
 
     public MailboxDatabase? FindDatabase(string name) => _databases.GetValueOrDefault(name);
 

@@ -48,6 +48,25 @@ public sealed class ConfigurationValidationTests : IDisposable
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("common")]
+    [InlineData("organizations")]
+    [InlineData("consumers")]
+    [InlineData("contoso.onmicrosoft.com")]
+    [InlineData("")]
+    public void Bearer_tokens_need_one_tenant_named_by_its_guid(string tenant)
+    {
+        var (exit, _, error) = Validate("{ \"Gateway\": { \"Demo\": { \"Enabled\": true } }, \"AzureAd\": { \"Instance\": \"https://login.microsoftonline.com/\", "
+            + "\"ClientId\": \"00000000-0000-0000-0000-000000000001\", \"TenantId\": \"" + tenant + "\" } }");
+        Assert.Equal(2, exit);
+        Assert.Contains("AzureAd:TenantId = ", error, StringComparison.Ordinal);
+        Assert.Contains("the GUID of the one tenant whose tokens are accepted", error, StringComparison.Ordinal);
+
+        var (valid, _, problems) = Validate("{ \"Gateway\": { \"Demo\": { \"Enabled\": true } }, \"AzureAd\": { \"Instance\": \"https://login.microsoftonline.com/\", "
+            + "\"ClientId\": \"00000000-0000-0000-0000-000000000001\", \"TenantId\": \"" + Guid.NewGuid() + "\" } }");
+        Assert.True(valid == 0, problems);
+    }
+
     [Fact]
     public void Every_problem_is_reported_at_once_not_just_the_first()
     {

@@ -15,7 +15,7 @@ public readonly record struct TokenCheck(string? Address, string? Problem);
 /// <c>Bearer</c> scheme configured by Microsoft.Identity.Web (issuer metadata, signing keys, its issuer validator,
 /// audience, lifetime) and its token handlers, plus its rule that a web-API token must carry a scope or a role.
 /// </summary>
-public sealed class BearerTokenValidator(IOptionsMonitor<JwtBearerOptions> options, IAuthenticationSchemeProvider schemes)
+public sealed class BearerTokenValidator(IOptionsMonitor<JwtBearerOptions> options, IAuthenticationSchemeProvider schemes, BearerMailboxMapper mailboxes)
 {
     private static readonly string[] ScopeOrRoleClaims =
         ["scp", "http://schemas.microsoft.com/identity/claims/scope", "roles", "role", ClaimTypes.Role];
@@ -49,9 +49,8 @@ public sealed class BearerTokenValidator(IOptionsMonitor<JwtBearerOptions> optio
                 {
                     return new TokenCheck(null, "the token carries neither a scope nor a role");
                 }
-                return GatewayClaims.AddressOf(principal) is { Length: > 0 } address
-                    ? new TokenCheck(address, null)
-                    : new TokenCheck(null, "the token names no user");
+                var (mailbox, mapping) = mailboxes.Map(principal);
+                return mailbox is not null ? new TokenCheck(mailbox.PrimarySmtpAddress, null) : new TokenCheck(null, mapping);
             }
             // Exception types only: their messages may quote the token.
             problem = result.Exception?.GetType().Name ?? problem;

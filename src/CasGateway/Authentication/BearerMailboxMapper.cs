@@ -1,0 +1,64 @@
+using System.Security.Claims;
+using CasGateway.Location;
+using Microsoft.Extensions.Options;
+
+namespace CasGateway.Authentication;
+
+/// <summary>
+/// Ties a validated bearer token to a mailbox: the token's tenant (<c>tid</c>) must be the one configured tenant,
+/// and its object id (<c>oid</c>) must be a mailbox's <c>objectId</c> in the directory. <c>preferred_username</c>
+/// names the mailbox only when <c>Gateway:Authentication:BearerUsernameFallback</c> is on — a user name is
+/// something another tenant's admin can set, an object id is not.
+/// </summary>
+public sealed class BearerMailboxMapper(DirectoryFileSource directory, IOptionsMonitor<GatewayAuthenticationOptions> options, IConfiguration configuration)
+{
+    private static readonly string[] TenantClaims = ["tid", "http://schemas.microsoft.com/identity/claims/tenantid"];
+    private static readonly string[] ObjectIdClaims = ["oid", "http://schemas.microsoft.com/identity/claims/objectidentifier"];
+
+    /// <summary>The caller's mailbox, or why there is none (for the log: never the token's content).</summary>
+    public (Mailbox? Mailbox, string? Problem) Map(ClaimsPrincipal principal)
+    {
+        if (!Guid.TryParse(configuration["AzureAd:TenantId"], out var tenant) || First(principal, TenantClaims) is not { } tid
+            || !Guid.TryParse(tid, out var tokenTenant) || tokenTenant != tenant)
+        {
+            return (null, "the token is not from the configured tenant");
+        }
+        var snapshot = directory.Current;
+        if (First(principal, ObjectIdClaims) is { } oid && Guid.TryParse(oid, out var objectId) && snapshot.FindByObjectId(objectId) is { } mailbox)
+        {
+            return (mailbox, null);
+        }
+        if (options.CurrentValue.BearerUsernameFallback && principal.FindFirstValue("preferred_username") is { } name && snapshot.FindByAddress(name) is { } named)
+        {
+            return (named, null);
+        }
+        return (null, "no mailbox has the token's object id");
+    }
+
+    /// <summary>Adds the mailbox claims the routing step relies on (<see cref="GatewayClaims"/>) when a mailbox matches.</summary>
+    public string? AddMailboxClaims(ClaimsPrincipal principal)
+    {
+        var (mailbox, problem) = Map(principal);
+        if (mailbox is not null)
+        {
+            principal.AddIdentity(new ClaimsIdentity(
+            [
+                new Claim(GatewayClaims.PrimarySmtpAddress, mailbox.PrimarySmtpAddress),
+                new Claim(GatewayClaims.MailboxGuid, mailbox.Guid.ToString()),
+            ]));
+        }
+        return problem;
+    }
+
+    private static string? First(ClaimsPrincipal principal, string[] types)
+    {
+        foreach (var type in types)
+        {
+            if (principal.FindFirstValue(type) is { Length: > 0 } value)
+            {
+                return value;
+            }
+        }
+        return null;
+    }
+}
