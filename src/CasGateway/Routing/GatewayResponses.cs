@@ -9,7 +9,11 @@ namespace CasGateway.Routing;
 /// </summary>
 public static partial class GatewayResponses
 {
-    public static Task WriteAsync(HttpContext context, int status, string errorCode, string message, TimeSpan? retryAfter = null)
+    /// <param name="publicReason">
+    /// The reason is the gateway's own text, built from configuration alone (a routing verdict telling the client
+    /// where to go), and is written to the body too; never set for a reason that quotes anything the client sent.
+    /// </param>
+    public static Task WriteAsync(HttpContext context, int status, string errorCode, string message, TimeSpan? retryAfter = null, bool publicReason = false)
     {
         var routing = context.Features.Get<RoutingDecision>();
         if (routing is not null)
@@ -25,7 +29,9 @@ public static partial class GatewayResponses
         }
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers.XContentTypeOptions = "nosniff";
-        return context.Response.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"{status} {errorCode} (request {context.TraceIdentifier})\n"));
+        return context.Response.WriteAsync(publicReason
+            ? string.Create(CultureInfo.InvariantCulture, $"{status} {errorCode}: {message} (request {context.TraceIdentifier})\n")
+            : string.Create(CultureInfo.InvariantCulture, $"{status} {errorCode} (request {context.TraceIdentifier})\n"));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Status} {ErrorCode}: {Method} {Path} from {ClientIp}: {Reason} (request {RequestId})")]

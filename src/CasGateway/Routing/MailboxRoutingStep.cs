@@ -365,7 +365,8 @@ public sealed partial class MailboxRoutingStep(
         }
         if (verdict.Action == RouteAction.Reject)
         {
-            return GatewayResponses.WriteAsync(context, verdict.Status, verdict.Rule, verdict.Message!);
+            // Verdict messages are built from configuration only (versions, configured URLs, family paths).
+            return GatewayResponses.WriteAsync(context, verdict.Status, verdict.Rule, verdict.Message!, publicReason: true);
         }
         response.StatusCode = verdict.Status;
         if (verdict.Location is { } location)
