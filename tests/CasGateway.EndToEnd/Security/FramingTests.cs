@@ -23,7 +23,7 @@ public sealed class FramingTests(SecurityDeployment deployment) : IClassFixture<
     {
         var before = deployment.BackendRequests;
         var bytes = Encoding.ASCII.GetBytes(request.Replace("{auth}", deployment.BasicOf(Alice), StringComparison.Ordinal));
-        var answer = await RawClients.Http1Async(deployment.Gateway.BaseAddress, deployment.Gateway.ServerCertificate, bytes);
+        var answer = await RawClients.Http1Async(deployment.Gateway.BaseAddress, deployment.Gateway.ServerCertificate, bytes, awaitClose: true);
 
         Assert.True(answer.Status == 400, $"{name}: expected 400, got {answer.Status}: {answer.Head}");
         Assert.True(answer.Closed, $"{name}: the connection stayed open");

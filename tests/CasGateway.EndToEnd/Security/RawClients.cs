@@ -33,8 +33,11 @@ public static class RawClients
         return tls;
     }
 
-    /// <summary>Sends <paramref name="request"/> as is on a new HTTP/1.1 connection; reads one response and whether the server then closed.</summary>
-    public static async Task<RawAnswer> Http1Async(Uri server, X509Certificate2 expected, byte[] request)
+    /// <summary>
+    /// Sends <paramref name="request"/> as is on a new HTTP/1.1 connection and reads one response; with
+    /// <paramref name="awaitClose"/>, also whether the server then closed the connection (waiting up to 2 s for it).
+    /// </summary>
+    public static async Task<RawAnswer> Http1Async(Uri server, X509Certificate2 expected, byte[] request, bool awaitClose = false)
     {
         await using var tls = await ConnectAsync(server, expected, SslApplicationProtocol.Http11);
         using var timeout = new CancellationTokenSource(Timeout);
@@ -75,14 +78,17 @@ public static class RawClients
             body.AddRange(buffer.AsSpan(0, read));
         }
         // A server that keeps the connection waits for the next request; one that closes it sends EOF at once.
-        using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         var closed = false;
-        try
+        if (awaitClose)
         {
-            closed = await ReadAsync(tls, buffer, linger.Token) == 0;
-        }
-        catch (OperationCanceledException)
-        {
+            using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                closed = await ReadAsync(tls, buffer, linger.Token) == 0;
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
         return new RawAnswer(status, head, chunked ? Dechunk([.. body]) : Encoding.UTF8.GetString([.. body]), closed, false);
     }
