@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 packages=()
 [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd dovecot-pop3d)
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

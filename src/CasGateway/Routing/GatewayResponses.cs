@@ -12,6 +12,7 @@ public static partial class GatewayResponses
         {
             routing.ErrorCode = errorCode;
         }
+        context.RequestServices.GetRequiredService<Observability.GatewayMetrics>().RecordRefusal(status, errorCode);
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Refusals");
         LogRefusal(logger, status, errorCode, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString(), message);
         context.Response.StatusCode = status;
