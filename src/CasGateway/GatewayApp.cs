@@ -9,6 +9,7 @@ using CasGateway.Location;
 using CasGateway.Observability;
 using CasGateway.Routing;
 using CasGateway.Mail;
+using CasGateway.Scale;
 
 namespace CasGateway;
 
@@ -33,6 +34,7 @@ public static class GatewayApp
         builder.AddListeners();
         builder.AddGatewayAuthentication();
         builder.AddAnchoring();
+        builder.AddKeyRing();
         builder.AddLocation();
         builder.AddRouting();
         builder.AddForwarding();

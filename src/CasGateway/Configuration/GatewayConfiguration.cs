@@ -7,6 +7,7 @@ using CasGateway.Location;
 using CasGateway.Mail;
 using CasGateway.Observability;
 using CasGateway.Routing;
+using CasGateway.Scale;
 
 namespace CasGateway.Configuration;
 
@@ -31,6 +32,8 @@ public static class GatewayConfiguration
         new(TelemetryOptions.Section, typeof(TelemetryOptions)),
         new(HealthOptions.Section, typeof(HealthOptions)),
         new(MailOptions.Section, typeof(MailOptions)),
+        new(KeyRingOptions.Section, typeof(KeyRingOptions)),
+        new(RedisOptions.Section, typeof(RedisOptions)),
     ];
 
     /// <summary>Every problem in <paramref name="configuration"/>; empty when it can be used.</summary>

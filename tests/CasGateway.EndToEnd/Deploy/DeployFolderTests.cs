@@ -89,7 +89,7 @@ public sealed partial class DeployFolderTests
         objects.Load(new StringReader(rendered));
         var byKind = objects.Documents.Select(d => (YamlMappingNode)d.RootNode).ToLookup(n => Scalar(n, "kind"));
 
-        var deployment = Assert.Single(byKind["Deployment"]);
+        var deployment = byKind["Deployment"].Single(d => Scalar(d, "metadata", "name") == "casgateway");
         Assert.Equal("casgateway", Scalar(deployment, "metadata", "namespace"));
         Assert.Equal("3", Scalar(deployment, "spec", "replicas"));
         var pod = Node(deployment, "spec", "template", "spec");
@@ -109,7 +109,7 @@ public sealed partial class DeployFolderTests
         // The pod's settings, as the gateway reads them: the shipped appsettings.json, the ConfigMap's file, then the
         // environment; secrets referenced from the environment get a well-formed stand-in of the kind they hold.
         var environment = Sequence(container, "env").ToDictionary(e => Scalar(e, "name"), e => ((YamlMappingNode)e).Children.ContainsKey(new YamlScalarNode("value")) ? Scalar(e, "value") : null);
-        var secrets = environment.Where(e => e.Value is null && e.Key.StartsWith("Gateway__", StringComparison.Ordinal))
+        var secrets = environment.Where(e => e.Key.StartsWith("Gateway__", StringComparison.Ordinal) && (e.Value is null || e.Value.Contains("$(", StringComparison.Ordinal)))
             .ToDictionary(e => e.Key.Replace("__", ":", StringComparison.Ordinal), e => (string?)SecretStandIn(e.Key));
         var configMap = byKind["ConfigMap"].Single(c => Scalar(c, "metadata", "name").StartsWith("casgateway-config-", StringComparison.Ordinal));
         var settingsFile = Path.Combine(Path.GetTempPath(), "casgw-deploy-" + Guid.NewGuid().ToString("N") + ".json");
@@ -133,13 +133,17 @@ public sealed partial class DeployFolderTests
         Assert.Equal(ports["https"], settings["Gateway:Listeners:HttpsPort"]);
         Assert.Equal(ports["imaps"], settings["Gateway:Mail:Imap:ImplicitTlsPort"]);
         Assert.Equal(ports["pop3s"], settings["Gateway:Mail:Pop:ImplicitTlsPort"]);
+        // Interchangeable nodes: the key ring is shared through the Redis the base deploys.
+        Assert.Equal("Redis", settings["Gateway:KeyRing:Kind"]);
+        Assert.StartsWith("casgateway-redis:6379,", settings["Gateway:Redis:Configuration"], StringComparison.Ordinal);
+        Assert.Contains(byKind["Service"], s => Scalar(s, "metadata", "name") == "casgateway-redis");
 
         // SIGTERM drains for DrainGracePeriod, then in-flight requests get ShutdownTimeout: Kubernetes must wait longer.
         var drain = TimeSpan.Parse(settings["Gateway:Health:DrainGracePeriod"]!, System.Globalization.CultureInfo.InvariantCulture)
             + TimeSpan.Parse(settings["Gateway:Health:ShutdownTimeout"]!, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(int.Parse(Scalar(pod, "terminationGracePeriodSeconds"), System.Globalization.CultureInfo.InvariantCulture) > drain.TotalSeconds + 2);
 
-        var service = Assert.Single(byKind["Service"]);
+        var service = byKind["Service"].Single(d => Scalar(d, "metadata", "name") == "casgateway");
         Assert.Equal("Local", Scalar(service, "spec", "externalTrafficPolicy"));
         var servicePorts = Sequence(service, "spec", "ports").ToDictionary(p => Scalar(p, "port"), p => Scalar(p, "targetPort"));
         Assert.Equal(new Dictionary<string, string> { ["443"] = "https", ["993"] = "imaps", ["995"] = "pop3s" }, servicePorts);
@@ -213,6 +217,7 @@ public sealed partial class DeployFolderTests
     private static string SecretStandIn(string variable) => variable switch
     {
         "Gateway__Backend__Identity__SigningKey" => Convert.ToBase64String(new byte[32]),
+        "Gateway__Redis__Configuration" => "casgateway-redis:6379,password=stand-in",
         _ => throw new InvalidOperationException($"No stand-in for the secret in {variable}: say in this test what it holds."),
     };
 
