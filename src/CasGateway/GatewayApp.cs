@@ -10,6 +10,7 @@ using CasGateway.Observability;
 using CasGateway.Routing;
 using CasGateway.Mail;
 using CasGateway.Scale;
+using CasGateway.Throttling;
 
 namespace CasGateway;
 
@@ -36,6 +37,7 @@ public static class GatewayApp
         builder.AddAnchoring();
         builder.AddKeyRing();
         builder.AddLocation();
+        builder.AddThrottling();
         builder.AddRouting();
         builder.AddForwarding();
         builder.AddHealth();
@@ -52,6 +54,7 @@ public static class GatewayApp
         app.UseHealth();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseThrottling();
         app.MapMailboxRoutes();
         app.MapExplain();
         app.MapMetrics();

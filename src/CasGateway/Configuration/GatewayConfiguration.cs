@@ -8,6 +8,7 @@ using CasGateway.Mail;
 using CasGateway.Observability;
 using CasGateway.Routing;
 using CasGateway.Scale;
+using CasGateway.Throttling;
 
 namespace CasGateway.Configuration;
 
@@ -34,6 +35,7 @@ public static class GatewayConfiguration
         new(MailOptions.Section, typeof(MailOptions)),
         new(KeyRingOptions.Section, typeof(KeyRingOptions)),
         new(RedisOptions.Section, typeof(RedisOptions)),
+        new(ThrottlingOptions.Section, typeof(ThrottlingOptions)),
     ];
 
     /// <summary>Every problem in <paramref name="configuration"/>; empty when it can be used.</summary>

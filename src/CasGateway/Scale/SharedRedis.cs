@@ -32,6 +32,8 @@ public sealed class SharedRedis(RedisOptions options) : IAsyncDisposable
         configuration.SyncTimeout = timeout;
         configuration.AsyncTimeout = timeout;
         configuration.ConnectRetry = 1;
+        // While disconnected, fail at once instead of queueing: callers fall back to local state without waiting.
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
         return configuration;
     }
 }
