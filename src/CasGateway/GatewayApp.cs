@@ -1,5 +1,6 @@
 using CasGateway.Anchoring;
 using CasGateway.Authentication;
+using CasGateway.Autodiscover;
 using CasGateway.Configuration;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
@@ -35,6 +36,7 @@ public static class GatewayApp
         builder.AddAnchoring();
         builder.AddLocation();
         builder.AddRouting();
+        builder.AddAutodiscover();
         builder.AddForwarding();
         builder.AddHealth();
         builder.AddMailProxies();
@@ -50,6 +52,7 @@ public static class GatewayApp
         app.UseHealth();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAutodiscover();
         app.MapMailboxRoutes();
         app.MapExplain();
         app.MapMetrics();
