@@ -6,6 +6,9 @@ using Yarp.ReverseProxy.Model;
 
 namespace CasGateway.Autodiscover;
 
+/// <summary>Body of <c>POST /admin/explain/autodiscover</c>.</summary>
+public sealed record AutodiscoverExplainRequest(string User);
+
 public static class AutodiscoverStage
 {
     public const string PoxPath = "/autodiscover/autodiscover.xml";
@@ -55,6 +58,9 @@ public static class AutodiscoverStage
             await next(context);
         });
 
+        app.MapPost("/admin/explain/autodiscover", (AutodiscoverExplainRequest request, PoxAutodiscover explainer, CancellationToken cancellationToken)
+                => explainer.ExplainAsync(request.User, cancellationToken))
+            .RequireAuthorization(Health.HealthAdminRequirement.Policy);
         app.MapGet("/autodiscover/autodiscover.json", (HttpContext context, JsonAutodiscover json) => json.AnswerAsync(context, context.Request.Query["Email"].ToString()))
             .AllowAnonymous();
         app.MapGet("/autodiscover/autodiscover.json/v1.0/{address}", (HttpContext context, string address, JsonAutodiscover json) => json.AnswerAsync(context, address))

@@ -81,6 +81,26 @@ public sealed partial class PoxAutodiscover(AutodiscoverResolver resolver, IOpti
         }
     }
 
+    /// <summary>
+    /// For <c>POST /admin/explain/autodiscover</c>: what <paramref name="user"/> gets when asking POX about their own
+    /// mailbox with the Outlook schema, and why.
+    /// </summary>
+    public async Task<AutodiscoverExplanation> ExplainAsync(string user, CancellationToken cancellationToken)
+    {
+        var request = new DefaultHttpContext().Request;
+        request.Method = HttpMethods.Post;
+        request.Path = AutodiscoverStage.PoxPath;
+        var answer = await resolver.ResolveAsync(request, ProtocolFamily.Autodiscover, user, caller: null, cancellationToken);
+        var document = answer.Kind switch
+        {
+            AnswerKind.Settings => OutlookSettings(answer, options.CurrentValue, resolver.Namespaces),
+            AnswerKind.RedirectAddress => OutlookRedirect(answer.RedirectAddress!),
+            _ => null,
+        };
+        return new AutodiscoverExplanation(user, answer.Kind.ToString(), answer.Rule, answer.Urls?.Site,
+            answer.Kind == AnswerKind.Settings ? answer.ConnectionPoint : null, answer.Message, document?.ToString());
+    }
+
     /// <summary>The schema's error answer (200, as Exchange sends it).</summary>
     private static Task WriteErrorAsync(HttpContext context, int code, string message)
         => ClientXml.WriteAsync(context.Response, new XDocument(
@@ -216,6 +236,9 @@ public sealed partial class PoxAutodiscover(AutodiscoverResolver resolver, IOpti
     [LoggerMessage(Level = LogLevel.Information, Message = "Autodiscover request {RequestId} not answered with settings: {Kind} {Reason}")]
     private static partial void LogNotAnswered(ILogger logger, string requestId, AnswerKind kind, string? reason);
 }
+
+/// <summary>The Autodiscover answer for a user, as <c>POST /admin/explain/autodiscover</c> shows it.</summary>
+public sealed record AutodiscoverExplanation(string User, string Answer, string? Rule, string? Site, string? ConnectionPoint, string? Detail, string? Outlook);
 
 /// <summary>Exchange-style legacy distinguished names and server version numbers.</summary>
 internal static class LegacyDns

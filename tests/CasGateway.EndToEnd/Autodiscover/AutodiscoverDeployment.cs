@@ -51,6 +51,7 @@ public sealed class AutodiscoverDeployment : IAsyncLifetime
         Gateway = await TestGateway.StartAsync(Topology, new Dictionary<string, string?>
         {
             ["Gateway:Site"] = "Site1",
+            ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
             ["Gateway:Routing:LegacyNamespace"] = "https://legacy.contoso.com",
             ["Gateway:Autodiscover:DeploymentId"] = DeploymentId.ToString(),
             ["Gateway:Autodiscover:Organization"] = "Contoso",

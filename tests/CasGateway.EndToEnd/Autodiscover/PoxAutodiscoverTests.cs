@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Xml.Linq;
 using CasGateway.Mail;
@@ -233,6 +234,32 @@ public sealed class PoxAutodiscoverTests(AutodiscoverDeployment deployment) : IC
     {
         var answer = await PoxAsync("alice", Request("alice@contoso.com", "http://example.com/other"));
         Assert.Equal("601", (string?)answer.Descendants(R + "ErrorCode").Single());
+    }
+
+    [Fact]
+    public async Task Admins_see_the_answer_a_user_gets_and_why()
+    {
+        var paris = deployment.Mailbox("paris");
+        using var admin = deployment.Client("alice");
+        using var response = await admin.PostAsJsonAsync("/admin/explain/autodiscover", new { User = "paris@contoso.com" });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var json = System.Text.Json.JsonDocument.Parse(text);
+        var root = json.RootElement;
+        Assert.Equal("Settings", root.GetProperty("answer").GetString());
+        Assert.Equal("CrossSiteProxy", root.GetProperty("rule").GetString());
+        Assert.Equal("Site2", root.GetProperty("site").GetString());
+        Assert.Equal($"{paris.Guid:D}@contoso.com", root.GetProperty("connectionPoint").GetString());
+        var outlook = XDocument.Parse(root.GetProperty("outlook").GetString()!);
+        Assert.Equal("mail.paris.contoso.com", (string?)Protocol(outlook, "EXPR").Element(O + "Server"));
+
+        using var cloud = await admin.PostAsJsonAsync("/admin/explain/autodiscover", new { User = "cloudy@contoso.com" });
+        using var cloudJson = System.Text.Json.JsonDocument.Parse(await cloud.Content.ReadAsStringAsync());
+        Assert.Equal("RedirectAddress", cloudJson.RootElement.GetProperty("answer").GetString());
+
+        using var notAdmin = deployment.Client("bob");
+        using var refused = await notAdmin.PostAsJsonAsync("/admin/explain/autodiscover", new { User = "alice@contoso.com" });
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
 
     [Fact]
