@@ -207,11 +207,11 @@ public sealed partial class PoxAutodiscover(AutodiscoverResolver resolver, IOpti
     {
         if (urls.InternalOf(family) is { } inside)
         {
-            yield return new XElement(Outlook + "InternalUrl", new Uri(inside, relative));
+            yield return new XElement(Outlook + "InternalUrl", PublishedUrls.Under(inside, relative));
         }
         if (urls.ExternalOf(family) is { } outside)
         {
-            yield return new XElement(Outlook + "ExternalUrl", new Uri(outside, relative));
+            yield return new XElement(Outlook + "ExternalUrl", PublishedUrls.Under(outside, relative));
         }
     }
 

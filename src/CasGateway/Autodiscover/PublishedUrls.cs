@@ -15,6 +15,10 @@ public sealed record PublishedUrls(string? Site, Uri? Internal, Uri? External, I
     public Uri? ExternalOf(ProtocolFamily family)
         => ExternalOverrides.TryGetValue(family, out var url) ? url : External is null ? null : new Uri(External, PathOf(family));
 
+    /// <summary><paramref name="relative"/> under a family's URL, read as a folder (<c>…/mapi</c> + <c>emsmdb/</c> → <c>…/mapi/emsmdb/</c>).</summary>
+    public static Uri Under(Uri familyUrl, string relative)
+        => new(familyUrl.AbsolutePath.EndsWith('/') ? familyUrl : new Uri(familyUrl.GetLeftPart(UriPartial.Path) + "/"), relative);
+
     /// <summary>Where clients outside (else inside) the network connect: used by answers that carry one URL.</summary>
     public Uri Preferred(ProtocolFamily family) => (ExternalOf(family) ?? InternalOf(family))!;
 

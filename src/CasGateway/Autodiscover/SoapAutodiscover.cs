@@ -158,7 +158,7 @@ public sealed partial class SoapAutodiscover(AutodiscoverResolver resolver, IOpt
     }
 
     private static string? Mapi(Uri? baseUrl, AutodiscoverAnswer answer)
-        => baseUrl is null ? null : new Uri(baseUrl, "emsmdb/?MailboxId=" + answer.ConnectionPoint).ToString();
+        => baseUrl is null ? null : PublishedUrls.Under(baseUrl, "emsmdb/?MailboxId=" + answer.ConnectionPoint).ToString();
 
     private async Task GetDomainSettingsAsync(HttpContext context, XElement message, AutodiscoverOptions settings)
     {

@@ -58,6 +58,8 @@ public sealed class AutodiscoverDeployment : IAsyncLifetime
             ["Gateway:Autodiscover:ExternalUrl"] = ExternalUrl,
             ["Gateway:Autodiscover:InternalUrl"] = InternalUrl,
             ["Gateway:Autodiscover:Sites:Site2:ExternalUrl"] = ParisUrl,
+            ["Gateway:Routing:Sites:Site2:ExternalUrls:Mapi"] = "https://outlook.paris.contoso.com/mapi",
+            ["Gateway:Routing:Sites:Site2:ExternalUrls:Owa"] = "https://webmail.paris.contoso.com/owa",
             ["Gateway:Autodiscover:ActiveDirectoryServer"] = "dc1.contoso.com",
             ["Gateway:Autodiscover:Mail:Smtp:Host"] = "smtp.contoso.com",
             ["Gateway:Autodiscover:Mail:Smtp:Port"] = "587",

@@ -122,7 +122,9 @@ public sealed class PoxAutodiscoverTests(AutodiscoverDeployment deployment) : IC
         var paris = deployment.Mailbox("paris");
         var answer = await PoxAsync("paris", Request("paris@contoso.com"));
         var mapi = Protocol(answer, "mapiHttp");
-        Assert.Equal($"https://mail.paris.contoso.com/mapi/emsmdb/?MailboxId={paris.Guid:D}@contoso.com", (string?)mapi.Element(O + "MailStore")!.Element(O + "ExternalUrl"));
+        // Per-family URLs of the site model (Gateway:Routing:Sites:Site2:ExternalUrls) win over the namespace's base.
+        Assert.Equal($"https://outlook.paris.contoso.com/mapi/emsmdb/?MailboxId={paris.Guid:D}@contoso.com", (string?)mapi.Element(O + "MailStore")!.Element(O + "ExternalUrl"));
+        Assert.Equal("https://webmail.paris.contoso.com/owa", (string?)Protocol(answer, "WEB").Element(O + "External")!.Element(O + "OWAUrl"));
         Assert.Null(mapi.Element(O + "MailStore")!.Element(O + "InternalUrl")); // Site2 publishes no internal namespace
         Assert.Equal("mail.paris.contoso.com", (string?)Protocol(answer, "EXPR").Element(O + "Server"));
         var ews = (string)Protocol(answer, "EXPR").Element(O + "EwsUrl")!;
