@@ -150,7 +150,6 @@ public sealed partial class SoapAutodiscover(AutodiscoverResolver resolver, IOpt
             "InternalMapiHttpUrl" => Mapi(urls.InternalOf(ProtocolFamily.Mapi), answer),
             "ExternalMapiHttpUrl" => Mapi(urls.ExternalOf(ProtocolFamily.Mapi), answer),
             "MapiHttpEnabled" => "True",
-            "MobileMailboxPolicy" or "ActiveSyncUrl" => null,
             "InternalActiveSyncUrl" => urls.InternalOf(ProtocolFamily.ActiveSync)?.ToString(),
             "ExternalActiveSyncUrl" => urls.ExternalOf(ProtocolFamily.ActiveSync)?.ToString(),
             _ => null,
