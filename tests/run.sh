@@ -18,6 +18,11 @@ if [ ${#packages[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
+# A real EWS Autodiscover client (ews-javascript-api, from npm) for the Autodiscover tests.
+ews_client=tests/CasGateway.EndToEnd/Autodiscover/ews-client
+command -v node >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+[ -d "$ews_client/node_modules/ews-javascript-api" ] || npm ci --prefix "$ews_client" --no-audit --no-fund >/dev/null
+
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 status=0

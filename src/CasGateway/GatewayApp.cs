@@ -1,5 +1,6 @@
 using CasGateway.Anchoring;
 using CasGateway.Authentication;
+using CasGateway.Autodiscover;
 using CasGateway.Configuration;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
@@ -39,6 +40,7 @@ public static class GatewayApp
         builder.AddLocation();
         builder.AddThrottling();
         builder.AddRouting();
+        builder.AddAutodiscover();
         builder.AddForwarding();
         builder.AddHealth();
         builder.AddMailProxies();
@@ -55,6 +57,7 @@ public static class GatewayApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseThrottling();
+        app.UseAutodiscover();
         app.MapMailboxRoutes();
         app.MapExplain();
         app.MapMetrics();

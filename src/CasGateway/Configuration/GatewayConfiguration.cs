@@ -1,4 +1,5 @@
 using CasGateway.Authentication;
+using CasGateway.Autodiscover;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Health;
@@ -28,6 +29,7 @@ public static class GatewayConfiguration
         new(LocatorOptions.Section, typeof(LocatorOptions)),
         new(BackendCookieOptions.Section, typeof(BackendCookieOptions)),
         new(SiteRoutingOptions.Section, typeof(SiteRoutingOptions)),
+        new(AutodiscoverOptions.Section, typeof(AutodiscoverOptions)),
         new(BackendOptions.Section, typeof(BackendOptions)),
         new(ProtocolLogOptions.Section, typeof(ProtocolLogOptions)),
         new(TelemetryOptions.Section, typeof(TelemetryOptions)),
