@@ -9,9 +9,10 @@ namespace CasGateway.Authentication;
 /// address (IPv6 per /64); past <see cref="FailedLoginThresholds.BackoffAfter"/> failures each further attempt must
 /// wait <see cref="BackoffBase"/> doubled per failure (at most <see cref="BackoffMax"/>); at
 /// <see cref="FailedLoginThresholds.LockoutAfter"/> every attempt, even with the right password, is refused for
-/// <see cref="LockoutDuration"/>. See docs/login-limits.md.
+/// <see cref="LockoutDuration"/>. Every combination is meaningful (a back-off threshold at or above the lockout's means
+/// lockout only), so a reload can never leave the limiter without valid settings. See docs/login-limits.md.
 /// </summary>
-public sealed class FailedLoginOptions : IValidatableObject
+public sealed class FailedLoginOptions
 {
     /// <summary>Count failures and refuse attempts; off, only the per-connection mail limits remain.</summary>
     public bool Enabled { get; set; } = true;
@@ -53,23 +54,6 @@ public sealed class FailedLoginOptions : IValidatableObject
     /// <summary>How long a password check waits for a hashing slot before it is answered "busy, try again".</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
     public TimeSpan HashQueueTimeout { get; set; } = TimeSpan.FromSeconds(2);
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (BackoffMax < BackoffBase)
-        {
-            yield return new ValidationResult(
-                $"{GatewayAuthenticationOptions.Section}:FailedLogins:BackoffMax must not be shorter than BackoffBase.", [nameof(BackoffMax)]);
-        }
-        foreach (var (name, thresholds) in new[] { (nameof(Account), Account), (nameof(Source), Source) })
-        {
-            if (thresholds.LockoutAfter <= thresholds.BackoffAfter)
-            {
-                yield return new ValidationResult(
-                    $"{GatewayAuthenticationOptions.Section}:FailedLogins:{name}:LockoutAfter must be greater than BackoffAfter.", [name]);
-            }
-        }
-    }
 }
 
 /// <summary>When back-off and lockout start for one kind of key.</summary>
