@@ -165,7 +165,7 @@ public sealed partial class FailedLoginLimiter(
 
     private static string Show(IPAddress? source) => source?.ToString() ?? "(unknown)";
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Protocol} login for {UserName} from {ClientIp} refused before the password check: {Refusal} of the {Scope} until {RetryAt:o}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Protocol} login for {UserName} from {ClientIp} refused before the password check: {Refusal} of the {Scope} until {RetryAt:o}")]
     private static partial void LogRefused(ILogger logger, string protocol, string userName, string clientIp, LoginRefusal refusal, string scope, DateTimeOffset retryAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Too many failed logins: {Scope} {Key} locked until {LockedUntil:o} (last failure over {Protocol})")]

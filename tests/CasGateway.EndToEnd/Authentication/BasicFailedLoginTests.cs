@@ -64,7 +64,7 @@ public sealed class BasicFailedLoginTests(ITestOutputHelper output) : IAsyncLife
         using (var refused = await guesser.BasicGetAsync("alice@contoso.com", "pw-alice"))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-            Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+            Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
         }
         using var elsewhere = Client(Elsewhere);
         Assert.Equal(HttpStatusCode.TooManyRequests, (await elsewhere.BasicGetAsync("alice@contoso.com", "pw-alice")).StatusCode);
@@ -74,9 +74,9 @@ public sealed class BasicFailedLoginTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal(HttpStatusCode.OK, (await guesser.BasicGetAsync("carol@contoso.com", "pw-carol")).StatusCode);
 
         // The lockout ends by itself.
-        var back = await LoginSources.PollAsync(() => elsewhere.BasicGetAsync("alice@contoso.com", "pw-alice"), r => r.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(10), "lockout ends");
+        var back = await LoginSources.PollAsync(() => elsewhere.BasicGetAsync("alice@contoso.com", "pw-alice"), r => r.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "lockout ends");
         Assert.Equal(HttpStatusCode.OK, back.StatusCode);
-        Assert.True(lockedAt.Elapsed >= TimeSpan.FromSeconds(1.5), $"the lockout lasted {lockedAt.Elapsed}");
+        Assert.True(lockedAt.Elapsed >= TimeSpan.FromSeconds(4), $"the lockout lasted {lockedAt.Elapsed}");
 
         using var scraper = _gateway.CreateClient();
         var metrics = PrometheusText.Parse(await scraper.GetStringAsync("/metrics"));

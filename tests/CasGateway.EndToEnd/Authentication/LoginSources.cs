@@ -10,16 +10,19 @@ namespace CasGateway.EndToEnd.Authentication;
 /// <summary>Clients that connect from a chosen loopback address (127.0.0.x), so one test can play several sources.</summary>
 public static class LoginSources
 {
-    /// <summary>Small limits so back-off and lockout happen within a test: account back-off after 2, lockout after 4 for 2 s.</summary>
-    public static Dictionary<string, string?> SmallLimits(string lockout = "00:00:02") => new()
+    /// <summary>
+    /// Small limits so back-off and lockout happen within a test: account back-off after 2 failures (0.5 s, then 1 s),
+    /// lockout after 4 for 5 s — long enough that a busy test machine still sees each state it asserts on.
+    /// </summary>
+    public static Dictionary<string, string?> SmallLimits() => new()
     {
         ["Gateway:Authentication:FailedLogins:Account:BackoffAfter"] = "2",
         ["Gateway:Authentication:FailedLogins:Account:LockoutAfter"] = "4",
         ["Gateway:Authentication:FailedLogins:Source:BackoffAfter"] = "200",
         ["Gateway:Authentication:FailedLogins:Source:LockoutAfter"] = "400",
-        ["Gateway:Authentication:FailedLogins:BackoffBase"] = "00:00:00.100",
-        ["Gateway:Authentication:FailedLogins:BackoffMax"] = "00:00:00.200",
-        ["Gateway:Authentication:FailedLogins:LockoutDuration"] = lockout,
+        ["Gateway:Authentication:FailedLogins:BackoffBase"] = "00:00:00.500",
+        ["Gateway:Authentication:FailedLogins:BackoffMax"] = "00:00:01",
+        ["Gateway:Authentication:FailedLogins:LockoutDuration"] = "00:00:05",
     };
 
     /// <summary>An HTTPS client to <paramref name="baseAddress"/> whose connections come from <paramref name="from"/>, trusting exactly <paramref name="certificate"/>.</summary>

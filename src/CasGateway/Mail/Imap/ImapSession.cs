@@ -153,7 +153,7 @@ public sealed class ImapSession : MailSession
             case AuthStatus.Refused:
                 // RFC 5530 UNAVAILABLE: a temporary refusal, so clients keep the saved password and try again later.
                 var closing = await LoginFailedAsync(result);
-                await Client.SendAsync($"{tag} NO [UNAVAILABLE] Too many failed logins; try again in {result.RetryAfterSeconds} seconds.\r\n");
+                await Client.SendAsync($"{tag} NO [UNAVAILABLE] Too many failed logins; try again in {result.RetryAfterSeconds} s.\r\n");
                 if (!closing)
                 {
                     return (false, null);

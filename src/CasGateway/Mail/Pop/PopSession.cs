@@ -147,7 +147,7 @@ public sealed class PopSession : MailSession
                 return (true, null);
             case AuthStatus.Refused:
                 // RFC 3206 SYS/TEMP: a temporary refusal, not a verdict on the credentials.
-                var text = $"-ERR [SYS/TEMP] Too many failed logins; try again in {result.RetryAfterSeconds} seconds.";
+                var text = $"-ERR [SYS/TEMP] Too many failed logins; try again in {result.RetryAfterSeconds} s.";
                 if (!await LoginFailedAsync(result))
                 {
                     await Client.SendAsync(text + "\r\n");
