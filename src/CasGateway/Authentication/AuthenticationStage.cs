@@ -2,6 +2,7 @@ using CasGateway.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Identity.Web;
 
 namespace CasGateway.Authentication;
@@ -13,15 +14,20 @@ public static class AuthenticationStage
 
     /// <summary>
     /// Bearer tokens through Microsoft.Identity.Web when <c>AzureAd:ClientId</c> is set, and Basic against the
-    /// credential validator when enabled. Unauthenticated requests get one challenge per enabled scheme.
+    /// credential validator (behind the failed-login limiter shared with the mail protocols) when enabled.
+    /// Unauthenticated requests get one challenge per enabled scheme.
     /// </summary>
     public static WebApplicationBuilder AddGatewayAuthentication(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddValidatedOptions<GatewayAuthenticationOptions>(GatewayAuthenticationOptions.Section);
-        services.AddSingleton<DirectoryCredentialValidator>();
-        services.AddSingleton<ICredentialValidator>(sp => ActivatorUtilities.CreateInstance<CachingCredentialValidator>(
-            sp, sp.GetRequiredService<DirectoryCredentialValidator>()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<PasswordHashGate>();
+        services.AddSingleton<PasswordVerifier>();
+        services.AddSingleton<ICredentialValidator, DirectoryCredentialValidator>();
+        services.AddSingleton<IFailedLoginStore, InMemoryFailedLoginStore>();
+        services.AddSingleton<IFailedLoginLimiter, FailedLoginLimiter>();
+        services.AddSingleton<PasswordSignIn>();
 
         var authentication = services.AddAuthentication();
         var schemes = new List<string>();

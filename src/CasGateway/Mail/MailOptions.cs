@@ -35,6 +35,10 @@ public sealed class MailOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan FailedAttemptDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>IMAP and POP3 connections one source address (IPv6: one /64) may hold open before logging in, on this node.</summary>
+    [Range(1, 100_000)]
+    public int MaxPreLoginConnectionsPerSource { get; set; } = 20;
+
     /// <summary>Longest silence from a client that has not logged in yet.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PreLoginIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -28,6 +28,7 @@ public static class MailStage
         services.AddSingleton<MailBackendConnector>();
         services.AddSingleton<MailProxy>();
         services.AddSingleton<MailDrain>();
+        services.AddSingleton<PreLoginConnections>();
         services.AddSingleton<MailSessionServices>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

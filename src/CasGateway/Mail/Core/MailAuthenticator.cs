@@ -20,30 +20,42 @@ public enum AuthStatus
 
     /// <summary>The connection broke during the exchange (see <see cref="AuthResult.Line"/>).</summary>
     Broken,
+
+    /// <summary>Refused before the password was checked: back-off or lockout (see <see cref="AuthResult.RetryAfterSeconds"/>).</summary>
+    Refused,
+
+    /// <summary>Password hashing at capacity: try again shortly; not a failed attempt.</summary>
+    Busy,
 }
 
 /// <summary>The outcome of a login; <see cref="Claimed"/> is the user name a failed login gave (for the log).</summary>
-public readonly record struct AuthResult(AuthStatus Status, MailUser? User = null, string? Claimed = null, string? Problem = null, LineStatus Line = LineStatus.Line);
+public readonly record struct AuthResult(
+    AuthStatus Status, MailUser? User = null, string? Claimed = null, string? Problem = null, LineStatus Line = LineStatus.Line, int RetryAfterSeconds = 0);
 
 /// <summary>
-/// Checks a mail client's credentials: passwords with the same <see cref="ICredentialValidator"/> as HTTP Basic,
+/// Checks a mail client's credentials: passwords through the same <see cref="PasswordSignIn"/> as HTTP Basic (so the
+/// failed-login limiter counts every protocol together),
 /// bearer tokens with the same validation as the HTTP bearer scheme; runs SASL exchanges for IMAP and POP3 alike
 /// (both frame a challenge as <c>+ base64</c> and the client's answer as one base64 line, <c>*</c> to cancel).
 /// </summary>
-public sealed class MailAuthenticator(ICredentialValidator credentials, BearerTokenValidator bearer)
+public sealed class MailAuthenticator(PasswordSignIn signIn, BearerTokenValidator bearer)
 {
     public Task<bool> BearerEnabledAsync() => bearer.IsEnabledAsync();
 
-    public async Task<AuthResult> CheckPasswordAsync(string userName, string password, string method, CancellationToken cancellationToken)
+    public async Task<AuthResult> CheckPasswordAsync(MailClient client, MailProtocol protocol, string userName, string password, string method)
     {
-        var user = await credentials.ValidateAsync(userName, password, cancellationToken);
-        return user is null
-            ? new AuthResult(AuthStatus.Failed, Claimed: userName, Problem: "wrong user name or password")
-            : new AuthResult(AuthStatus.Success, new MailUser(userName, user.PrimarySmtpAddress, method));
+        var result = await signIn.SignInAsync(userName, password, client.RemoteEndPoint?.Address, protocol.ToString(), client.Closed);
+        return result.Status switch
+        {
+            SignInStatus.Success => new AuthResult(AuthStatus.Success, new MailUser(userName, result.User!.PrimarySmtpAddress, method)),
+            SignInStatus.Failed => new AuthResult(AuthStatus.Failed, Claimed: userName, Problem: "wrong user name or password"),
+            SignInStatus.Refused => new AuthResult(AuthStatus.Refused, Claimed: userName, Problem: "too many failed logins", RetryAfterSeconds: result.RetryAfterSeconds),
+            _ => new AuthResult(AuthStatus.Busy, Claimed: userName, Problem: "password hashing at capacity", RetryAfterSeconds: result.RetryAfterSeconds),
+        };
     }
 
     /// <summary>Runs one SASL exchange; <paramref name="initialResponse"/> is the SASL-IR argument, if the client sent one.</summary>
-    public async Task<AuthResult> AuthenticateAsync(MailClient client, SaslMechanism mechanism, string? initialResponse, MailOptions limits)
+    public async Task<AuthResult> AuthenticateAsync(MailClient client, MailProtocol protocol, SaslMechanism mechanism, string? initialResponse, MailOptions limits)
     {
         var response = initialResponse;
         if (response is null)
@@ -69,7 +81,7 @@ public sealed class MailAuthenticator(ICredentialValidator credentials, BearerTo
         {
             case SaslMechanism.Plain:
                 return SaslMessages.TryParsePlain(message, out var user, out var password)
-                    ? await CheckPasswordAsync(user, password, name, client.Closed)
+                    ? await CheckPasswordAsync(client, protocol, user, password, name)
                     : new AuthResult(AuthStatus.Malformed);
             case SaslMechanism.XOAuth2 when SaslMessages.TryParseXOAuth2(message, out var claimed, out var token):
                 return await CheckTokenAsync(client, mechanism, claimed, token, limits);

@@ -27,6 +27,15 @@ public enum SessionOutcome
     /// <summary>Too many failed logins on this connection.</summary>
     TooManyFailedAttempts,
 
+    /// <summary>A login was refused before its password was checked: back-off or lockout of the account or source.</summary>
+    LoginRefused,
+
+    /// <summary>A login could not be checked: password hashing at capacity.</summary>
+    LoginBusy,
+
+    /// <summary>Refused at connection: too many connections from the client's address not logged in yet.</summary>
+    TooManyConnections,
+
     /// <summary>Too many invalid or refused commands before login.</summary>
     TooManyBadCommands,
 
