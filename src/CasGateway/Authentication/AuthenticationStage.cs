@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Identity.Web;
 
+using CasGateway.Scale;
+
 namespace CasGateway.Authentication;
 
 public static class AuthenticationStage
@@ -25,7 +27,17 @@ public static class AuthenticationStage
         services.AddSingleton<PasswordHashGate>();
         services.AddSingleton<PasswordVerifier>();
         services.AddSingleton<ICredentialValidator, DirectoryCredentialValidator>();
-        services.AddSingleton<IFailedLoginStore, InMemoryFailedLoginStore>();
+        services.AddSingleton<InMemoryFailedLoginStore>();
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{Scale.RedisOptions.Section}:Configuration"]))
+        {
+            // Several nodes: one count per account and source across the fleet.
+            services.AddSharedRedis(builder.Configuration);
+            services.AddSingleton<IFailedLoginStore, RedisFailedLoginStore>();
+        }
+        else
+        {
+            services.AddSingleton<IFailedLoginStore>(sp => sp.GetRequiredService<InMemoryFailedLoginStore>());
+        }
         services.AddSingleton<IFailedLoginLimiter, FailedLoginLimiter>();
         services.AddSingleton<PasswordSignIn>();
 
