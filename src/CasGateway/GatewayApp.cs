@@ -1,5 +1,6 @@
 using CasGateway.Anchoring;
 using CasGateway.Authentication;
+using CasGateway.Authentication.Browser;
 using CasGateway.Configuration;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
@@ -50,6 +51,7 @@ public static class GatewayApp
         app.UseHealth();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.MapBrowserSignIn();
         app.MapMailboxRoutes();
         app.MapExplain();
         app.MapMetrics();

@@ -1,3 +1,4 @@
+using CasGateway.Authentication.Browser;
 using CasGateway.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -20,6 +21,7 @@ public static class AuthenticationStage
         var services = builder.Services;
         services.AddValidatedOptions<GatewayAuthenticationOptions>(GatewayAuthenticationOptions.Section);
         services.AddSingleton<DirectoryCredentialValidator>();
+        services.AddSingleton<PasswordSignIn>();
         services.AddSingleton<ICredentialValidator>(sp => ActivatorUtilities.CreateInstance<CachingCredentialValidator>(
             sp, sp.GetRequiredService<DirectoryCredentialValidator>()));
 
@@ -46,6 +48,7 @@ public static class AuthenticationStage
         services.AddAuthorizationBuilder()
             .AddPolicy(MailboxPolicy, policy)
             .SetFallbackPolicy(policy);
+        builder.AddBrowserSignIn(authentication, schemes);
         return builder;
     }
 }

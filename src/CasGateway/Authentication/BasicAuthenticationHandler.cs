@@ -1,5 +1,4 @@
 using Microsoft.Net.Http.Headers;
-using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -7,12 +6,12 @@ using Microsoft.Extensions.Options;
 
 namespace CasGateway.Authentication;
 
-/// <summary>HTTP Basic against the configured <see cref="ICredentialValidator"/>.</summary>
+/// <summary>HTTP Basic, checked through <see cref="PasswordSignIn"/> like every HTTP password sign-in.</summary>
 public sealed class BasicAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    ICredentialValidator validator,
+    PasswordSignIn passwords,
     IOptions<GatewayAuthenticationOptions> gatewayOptions)
     : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggerFactory, encoder)
 {
@@ -30,20 +29,13 @@ public sealed class BasicAuthenticationHandler(
             Logger.LogInformation("Malformed Basic credentials from {ClientIp}", Context.Connection.RemoteIpAddress);
             return AuthenticateResult.Fail("Malformed Basic credentials.");
         }
-        var user = await validator.ValidateAsync(userName, password, Context.RequestAborted);
+        var user = await passwords.CheckAsync(Context, userName, password, SchemeName);
         if (user is null)
         {
             Logger.LogInformation("Basic authentication failed for {UserName} from {ClientIp}", userName, Context.Connection.RemoteIpAddress);
             return AuthenticateResult.Fail("Invalid user name or password.");
         }
-        var identity = new ClaimsIdentity(
-            [
-                new Claim(ClaimTypes.Name, user.UserName),
-                new Claim(GatewayClaims.PrimarySmtpAddress, user.PrimarySmtpAddress),
-                new Claim(GatewayClaims.MailboxGuid, user.MailboxGuid.ToString()),
-            ],
-            SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(user, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
