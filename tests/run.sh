@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 packages=()
 [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd dovecot-pop3d)
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
+# Headless Chromium and its driver for the browser sign-in tests (Selenium drives /usr/bin/chromedriver).
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-dejavu-core)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
