@@ -3,6 +3,7 @@ using System.Text.Json;
 using CasGateway.Authentication.Browser;
 using CasGateway.DemoBackend;
 using CasGateway.TestSupport;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.DependencyInjection;
 using OpenQA.Selenium;
 
@@ -10,7 +11,7 @@ namespace CasGateway.EndToEnd.Browser;
 
 /// <summary>
 /// Issue 19: forms sign-in for OWA and ECP in a real browser (headless Chromium through Selenium) against two
-/// gateway nodes sharing one Data Protection key ring, plus a third node whose clock runs an hour ahead.
+/// gateway nodes sharing one Data Protection key ring, plus a third whose session clock the test moves ahead.
 /// </summary>
 public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : IClassFixture<FormsSignInTests.Deployment>
 {
@@ -27,8 +28,10 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
         /// <summary>Another node with the same settings, hence the same key ring folder (DataPath/keys).</summary>
         public TestGateway Node2 { get; private set; } = null!;
 
-        /// <summary>A node sharing the key ring whose clock is an hour ahead: every session it sees has expired.</summary>
+        /// <summary>A node sharing the key ring whose sessions are judged by <see cref="Clock"/>, which the test moves ahead.</summary>
         public TestGateway Later { get; private set; } = null!;
+
+        public AdjustableClock Clock { get; } = new();
 
         public HeadlessChromium Browser { get; private set; } = null!;
 
@@ -38,7 +41,9 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
             var settings = new Dictionary<string, string?> { ["Gateway:Authentication:Forms:OrganizationName"] = Organization };
             Node1 = await TestGateway.StartAsync(Topology, settings);
             Node2 = await TestGateway.StartAsync(Topology, settings);
-            Later = await TestGateway.StartAsync(Topology, settings, services => services.AddSingleton<TimeProvider>(new ShiftedClock(TimeSpan.FromHours(1))));
+            // Only the session cookie's clock moves: the signed identity header keeps real time, so backends still answer.
+            Later = await TestGateway.StartAsync(Topology, settings,
+                services => services.PostConfigure<CookieAuthenticationOptions>(BrowserSession.Scheme, o => o.TimeProvider = Clock));
             Browser = new HeadlessChromium();
         }
 
@@ -146,7 +151,8 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
         SignIn("alice@contoso.com", TestDirectory.PasswordOf("alice@contoso.com"));
         WaitForAnswer();
 
-        // An hour later (the node whose clock runs ahead), the 15-minute public session has ended.
+        // An hour later, the 15-minute public session has ended.
+        deployment.Clock.Shift = TimeSpan.FromHours(1);
         // A page of that node without a content security policy (the sign-in pages allow no fetch at all).
         _driver.Navigate().GoToUrl(Url(deployment.Later, "/owa/healthcheck.htm"));
         var status = Convert.ToInt32(((IJavaScriptExecutor)_driver).ExecuteAsyncScript("""
@@ -163,6 +169,32 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
         // Still valid on a node whose clock is right.
         _driver.Navigate().GoToUrl(Url(deployment.Node1, "/owa/"));
         Assert.Equal("alice@contoso.com", WaitForAnswer().IdentityUser);
+        deployment.Clock.Shift = TimeSpan.Zero;
+    }
+
+    [Fact]
+    public async Task A_session_slides_while_it_is_used()
+    {
+        using var client = deployment.Later.CreateClient();
+        deployment.Clock.Shift = TimeSpan.Zero;
+        var first = await SignInOverHttpAsync(client, "alice@contoso.com");
+
+        // Ten minutes on, past half of the 15-minute session: the answer renews the cookie for another 15 minutes.
+        deployment.Clock.Shift = TimeSpan.FromMinutes(10);
+        using var renewing = await ScriptCallAsync(client, first);
+        Assert.Equal("alice@contoso.com", (await renewing.ReadAnswerAsync()).IdentityUser);
+        var renewed = renewing.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(BrowserSession.CookieName)).Split(';')[0];
+        Assert.NotEqual(first, renewed);
+
+        // Twenty minutes on: the first cookie has ended, the renewed one has not.
+        deployment.Clock.Shift = TimeSpan.FromMinutes(20);
+        using (var ended = await ScriptCallAsync(client, first))
+        {
+            Assert.Equal(440, (int)ended.StatusCode);
+        }
+        using var alive = await ScriptCallAsync(client, renewed);
+        Assert.Equal("alice@contoso.com", (await alive.ReadAnswerAsync()).IdentityUser);
+        deployment.Clock.Shift = TimeSpan.Zero;
     }
 
     [Fact]
@@ -267,6 +299,15 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
         return JsonSerializer.Deserialize<DemoAnswer>(_browser.BodyText, DemoAnswer.JsonOptions)!;
     }
 
+    /// <summary>What OWA's scripts send: a POST marked as XMLHttpRequest, with the session cookie.</summary>
+    private static Task<HttpResponseMessage> ScriptCallAsync(HttpClient client, string session)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/owa/service.svc?action=GetFolder") { Content = new StringContent("{}") };
+        request.Headers.Add("X-Requested-With", "XMLHttpRequest");
+        request.Headers.Add("Cookie", session);
+        return client.SendAsync(request);
+    }
+
     /// <summary>The sign-in form posted by a plain HTTP client (token and cookie from the page): the session cookie.</summary>
     private static async Task<string> SignInOverHttpAsync(HttpClient client, string user)
     {
@@ -290,8 +331,10 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
         return response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(BrowserSession.CookieName)).Split(';')[0];
     }
 
-    private sealed class ShiftedClock(TimeSpan shift) : TimeProvider
+    public sealed class AdjustableClock : TimeProvider
     {
-        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + shift;
+        public TimeSpan Shift { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Shift;
     }
 }
