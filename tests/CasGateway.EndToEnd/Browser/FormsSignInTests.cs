@@ -85,6 +85,7 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
         Assert.Contains("isn't correct", _driver.FindElement(By.Id("problem")).Text);
         Assert.Equal("alice@contoso.com", _driver.FindElement(By.Id("username")).GetAttribute("value"));
         Assert.Equal("", _driver.FindElement(By.Id("password")).GetAttribute("value"));
+        Assert.Equal("password", _driver.SwitchTo().ActiveElement().GetAttribute("id"));
         Assert.Null(_driver.Manage().Cookies.GetCookieNamed(BrowserSession.CookieName));
         _browser.SaveScreenshot("sign-in-error.png");
     }

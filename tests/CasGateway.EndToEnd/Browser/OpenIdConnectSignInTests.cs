@@ -111,6 +111,27 @@ public sealed partial class OpenIdConnectSignInTests(OpenIdConnectSignInTests.De
         Assert.True(SetsSession(accepted));
     }
 
+    [Fact]
+    public async Task An_unreachable_provider_gets_a_503_page_not_an_error()
+    {
+        var closedPort = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        closedPort.Start();
+        var port = ((IPEndPoint)closedPort.LocalEndpoint).Port;
+        closedPort.Stop();
+        await using var gateway = await TestGateway.StartAsync(deployment.Topology, new Dictionary<string, string?>
+        {
+            ["Gateway:Authentication:Browser"] = "OpenIdConnect",
+            ["Gateway:Authentication:OpenIdConnect:Authority"] = $"https://localhost:{port}/",
+            ["Gateway:Authentication:OpenIdConnect:ClientId"] = OpenIddictProvider.ClientId,
+        });
+        using var client = gateway.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/owa/");
+        request.Headers.Accept.ParseAdd("text/html");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("cannot be reached", await response.Content.ReadAsStringAsync());
+    }
+
     private void Fresh() => _browser.ForgetCookies(deployment.Gateway.BaseAddress);
 
     private DemoAnswer WaitForAnswer()

@@ -54,8 +54,7 @@ internal sealed class BrowserAuthorizationResultHandler(IOptions<BrowserSignInOp
         var original = request.PathBase + request.Path + request.QueryString;
         if (!_forms)
         {
-            return context.ChallengeAsync(BrowserSession.OpenIdConnectMethod,
-                new AuthenticationProperties { RedirectUri = BrowserSession.LocalReturnUrl(original) });
+            return OpenIdConnectSignIn.ChallengeAsync(context, BrowserSession.LocalReturnUrl(original));
         }
         // reason=3: the browser still held a session cookie, so the session ended (Exchange's "timed out").
         var reason = request.Cookies.ContainsKey(BrowserSession.CookieName) ? 3 : 0;

@@ -93,10 +93,8 @@ internal sealed partial class BrowserSignInEndpoints(
     }
 
     /// <summary>Starts an OpenID Connect sign-in that comes back to <c>url</c> (a local OWA or ECP path only).</summary>
-    public IResult StartOpenIdConnect(HttpContext context)
-        => Results.Challenge(
-            new AuthenticationProperties { RedirectUri = BrowserSession.LocalReturnUrl(context.Request.Query["url"]) },
-            [BrowserSession.OpenIdConnectMethod]);
+    public Task StartOpenIdConnectAsync(HttpContext context)
+        => OpenIdConnectSignIn.ChallengeAsync(context, BrowserSession.LocalReturnUrl(context.Request.Query["url"]));
 
     private IResult SignInPage(HttpContext context, int status, string returnUrl, string userName = "", bool privateComputer = false, string? problem = null, string? notice = null)
     {

@@ -72,7 +72,7 @@ public static class BrowserSignInStage
         }
         if (settings.UsesOpenIdConnect())
         {
-            app.MapGet(BrowserSession.OpenIdConnectStartPath, (Delegate)endpoints.StartOpenIdConnect).AllowAnonymous();
+            app.MapGet(BrowserSession.OpenIdConnectStartPath, (RequestDelegate)endpoints.StartOpenIdConnectAsync).AllowAnonymous();
         }
         app.MapMethods(BrowserSession.SignOutPath, [HttpMethods.Get, HttpMethods.Post], (Delegate)endpoints.SignOutAsync).AllowAnonymous();
         return app;

@@ -49,6 +49,28 @@ internal static partial class OpenIdConnectSignIn
         });
 
     /// <summary>
+    /// Sends the browser to the provider, to come back to <paramref name="returnUrl"/>. When the provider's discovery
+    /// document cannot be had (provider down, bad metadata), a page says so with 503 instead of an error page.
+    /// </summary>
+    public static async Task ChallengeAsync(HttpContext context, string returnUrl)
+    {
+        try
+        {
+            await context.ChallengeAsync(BrowserSession.OpenIdConnectMethod, new AuthenticationProperties { RedirectUri = returnUrl });
+        }
+        catch (InvalidOperationException ex) when (!context.Response.HasStarted)
+        {
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenIdConnectSignIn));
+            LogUnreachable(logger, ex.Message);
+            context.Response.Clear();
+            var organization = context.RequestServices.GetRequiredService<IOptions<BrowserSignInOptions>>().Value.Forms.OrganizationName;
+            await BrowserSignInEndpoints.Page(context, StatusCodes.Status503ServiceUnavailable,
+                    SignInPages.Failed(organization, "Your identity provider cannot be reached right now. Please try again in a few minutes."))
+                .ExecuteAsync(context);
+        }
+    }
+
+    /// <summary>
     /// The session's principal: the provider's user-name claims, read by the routing step exactly as a bearer
     /// token's are (preferred_username, upn, email) to find the mailbox.
     /// </summary>
@@ -76,6 +98,9 @@ internal static partial class OpenIdConnectSignIn
                 SignInPages.Failed(organization, "Sign-in at your identity provider could not be completed. Please try again."))
             .ExecuteAsync(http);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "OpenID Connect provider unreachable: {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "OpenID Connect sign-in from {ClientIp} refused: {Reason}")]
     private static partial void LogRefused(ILogger logger, string? clientIp, string reason);

@@ -53,9 +53,9 @@ internal static class SignInPages
             <input type="hidden" name="__RequestVerificationToken" value="{Html.Encode(model.AntiforgeryToken)}">
             <input type="hidden" name="url" value="{Html.Encode(model.ReturnUrl)}">
             <label for="username">Email address or user name</label>
-            <input type="text" id="username" name="username" value="{Html.Encode(model.UserName)}" autocomplete="username" autocapitalize="off" spellcheck="false" required maxlength="256" autofocus{describedBy}>
+            <input type="text" id="username" name="username" value="{Html.Encode(model.UserName)}" autocomplete="username" autocapitalize="off" spellcheck="false" required maxlength="256"{(model.UserName.Length == 0 ? " autofocus" : "")}{describedBy}>
             <label for="password">Password</label>
-            <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024"{describedBy}>
+            <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024"{(model.UserName.Length == 0 ? "" : " autofocus")}{describedBy}>
             <fieldset>
             <legend>Security</legend>
             <div><input type="radio" id="public" name="computer" value="public"{Checked(!model.PrivateComputer)}><label for="public">This is a public or shared computer</label></div>
