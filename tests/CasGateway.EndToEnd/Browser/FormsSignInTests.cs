@@ -206,7 +206,7 @@ public sealed class FormsSignInTests(FormsSignInTests.Deployment deployment) : I
         SignIn("carol@contoso.com", TestDirectory.PasswordOf("carol@contoso.com"));
         WaitForAnswer();
 
-        _driver.Navigate().GoToUrl(Url(deployment.Node1, "/owa/logoff.owa"));
+        _driver.Navigate().GoToUrl(Url(deployment.Node1, "/owa/logoff.owa?url=%2Fowa%2F"));
         _browser.WaitUntil(d => d.FindElements(By.Id("signedout")).Count > 0, "the signed-out page");
         Assert.Contains(Organization, _browser.BodyText);
         Assert.Null(_driver.Manage().Cookies.GetCookieNamed(BrowserSession.CookieName));

@@ -43,8 +43,9 @@ public static class BrowserSignInStage
             // Sign-ins that set no expiry of their own (OpenID Connect) get the public computer's length.
             o.ExpireTimeSpan = settings.Forms.PublicSessionLifetime;
             o.SlidingExpiration = true;
+            // The scheme is never challenged itself (BrowserAuthorizationResultHandler answers); if it were, to the page.
+            // No LogoutPath: it would make sign-out follow a ?url= instead of showing the signed-out page.
             o.LoginPath = BrowserSession.SignInPath;
-            o.LogoutPath = BrowserSession.SignOutPath;
             o.ReturnUrlParameter = "url";
         });
         if (settings.UsesOpenIdConnect())
