@@ -54,7 +54,10 @@ public sealed class HeadlessChromium : IDisposable
     {
         try
         {
-            new WebDriverWait(Driver, TimeSpan.FromSeconds(15)).Until(condition);
+            // A page being replaced by the next one invalidates elements read from it: try again, like a user would look again.
+            var wait = new WebDriverWait(Driver, TimeSpan.FromSeconds(15));
+            wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(NoSuchElementException));
+            wait.Until(condition);
         }
         catch (WebDriverTimeoutException)
         {
