@@ -11,6 +11,8 @@ command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
+# Headless Chromium and its driver for the browser sign-in tests (Selenium drives /usr/bin/chromedriver).
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-dejavu-core)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,6 +1,7 @@
 using CasGateway.Anchoring;
 using CasGateway.Authentication;
 using CasGateway.Autodiscover;
+using CasGateway.Authentication.Browser;
 using CasGateway.Configuration;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
@@ -58,6 +59,7 @@ public static class GatewayApp
         app.UseAuthorization();
         app.UseThrottling();
         app.UseAutodiscover();
+        app.MapBrowserSignIn();
         app.MapMailboxRoutes();
         app.MapExplain();
         app.MapMetrics();

@@ -1,3 +1,4 @@
+using CasGateway.Authentication.Browser;
 using CasGateway.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -64,6 +65,7 @@ public static class AuthenticationStage
         services.AddAuthorizationBuilder()
             .AddPolicy(MailboxPolicy, policy)
             .SetFallbackPolicy(policy);
+        builder.AddBrowserSignIn(authentication, schemes);
         return builder;
     }
 }

@@ -1,6 +1,5 @@
 using Microsoft.Net.Http.Headers;
 using System.Globalization;
-using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -50,15 +49,7 @@ public sealed class BasicAuthenticationHandler(
                 _refusal = result;
                 return AuthenticateResult.Fail("Sign-in refused before the password check.");
         }
-        var user = result.User!;
-        var identity = new ClaimsIdentity(
-            [
-                new Claim(ClaimTypes.Name, user.UserName),
-                new Claim(GatewayClaims.PrimarySmtpAddress, user.PrimarySmtpAddress),
-                new Claim(GatewayClaims.MailboxGuid, user.MailboxGuid.ToString()),
-            ],
-            SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(PasswordSignIn.PrincipalOf(result.User!, SchemeName), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

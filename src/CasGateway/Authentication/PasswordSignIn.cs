@@ -58,6 +58,16 @@ public sealed partial class PasswordSignIn(ICredentialValidator credentials, IFa
         }
     }
 
+    /// <summary>The gateway's principal for a signed-in user; <paramref name="method"/> is what backends see as the authentication method.</summary>
+    public static System.Security.Claims.ClaimsPrincipal PrincipalOf(AuthenticatedUser user, string method)
+        => new(new System.Security.Claims.ClaimsIdentity(
+            [
+                new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.Name, user.UserName),
+                new System.Security.Claims.Claim(GatewayClaims.PrimarySmtpAddress, user.PrimarySmtpAddress),
+                new System.Security.Claims.Claim(GatewayClaims.MailboxGuid, user.MailboxGuid.ToString()),
+            ],
+            method));
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Protocol} login for {UserName} from {ClientIp} refused: password hashing at capacity")]
     private static partial void LogBusy(ILogger logger, string protocol, string userName, string clientIp);
 }

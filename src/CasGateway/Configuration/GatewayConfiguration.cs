@@ -1,5 +1,6 @@
 using CasGateway.Authentication;
 using CasGateway.Autodiscover;
+using CasGateway.Authentication.Browser;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Health;
@@ -26,6 +27,7 @@ public static class GatewayConfiguration
         new(ListenerOptions.Section, typeof(ListenerOptions)),
         new(ListenerOptions.Section, typeof(ClientAddressOptions)),
         new(GatewayAuthenticationOptions.Section, typeof(GatewayAuthenticationOptions)),
+        new(GatewayAuthenticationOptions.Section, typeof(BrowserSignInOptions)),
         new(LocatorOptions.Section, typeof(LocatorOptions)),
         new(BackendCookieOptions.Section, typeof(BackendCookieOptions)),
         new(SiteRoutingOptions.Section, typeof(SiteRoutingOptions)),
