@@ -27,8 +27,8 @@ public readonly record struct AuthResult(AuthStatus Status, MailUser? User = nul
 
 /// <summary>
 /// Checks a mail client's credentials: passwords with the same <see cref="ICredentialValidator"/> as HTTP Basic,
-/// bearer tokens with the same validation as the HTTP bearer scheme; runs SASL exchanges for IMAP and POP3 alike
-/// (both frame a challenge as <c>+ base64</c> and the client's answer as one base64 line, <c>*</c> to cancel).
+/// bearer tokens with the same validation as the HTTP bearer scheme; runs SASL exchanges for IMAP, POP3 and SMTP alike
+/// (each frames a challenge as one line, <c>+ base64</c> or <c>334 base64</c>, and the client's answer as one base64 line, <c>*</c> to cancel).
 /// </summary>
 public sealed class MailAuthenticator(ICredentialValidator credentials, BearerTokenValidator bearer)
 {
@@ -42,13 +42,16 @@ public sealed class MailAuthenticator(ICredentialValidator credentials, BearerTo
             : new AuthResult(AuthStatus.Success, new MailUser(userName, user.PrimarySmtpAddress, method));
     }
 
-    /// <summary>Runs one SASL exchange; <paramref name="initialResponse"/> is the SASL-IR argument, if the client sent one.</summary>
-    public async Task<AuthResult> AuthenticateAsync(MailClient client, SaslMechanism mechanism, string? initialResponse, MailOptions limits)
+    /// <summary>
+    /// Runs one SASL exchange; <paramref name="initialResponse"/> is the SASL-IR argument, if the client sent one;
+    /// <paramref name="challenge"/> starts each challenge line (<c>+ </c> in IMAP and POP3, <c>334 </c> in SMTP).
+    /// </summary>
+    public async Task<AuthResult> AuthenticateAsync(MailClient client, SaslMechanism mechanism, string? initialResponse, MailOptions limits, string challenge = "+ ")
     {
         var response = initialResponse;
         if (response is null)
         {
-            await client.SendAsync("+ \r\n");
+            await client.SendAsync(challenge + "\r\n");
             var line = await client.ReadLineAsync(limits.MaxLineLength, limits.PreLoginIdleTimeout);
             if (line.Status != LineStatus.Line)
             {
@@ -72,15 +75,15 @@ public sealed class MailAuthenticator(ICredentialValidator credentials, BearerTo
                     ? await CheckPasswordAsync(user, password, name, client.Closed)
                     : new AuthResult(AuthStatus.Malformed);
             case SaslMechanism.XOAuth2 when SaslMessages.TryParseXOAuth2(message, out var claimed, out var token):
-                return await CheckTokenAsync(client, mechanism, claimed, token, limits);
+                return await CheckTokenAsync(client, mechanism, claimed, token, limits, challenge);
             case SaslMechanism.OAuthBearer when SaslMessages.TryParseOAuthBearer(message, out var claimed, out var token):
-                return await CheckTokenAsync(client, mechanism, claimed, token, limits);
+                return await CheckTokenAsync(client, mechanism, claimed, token, limits, challenge);
             default:
                 return new AuthResult(AuthStatus.Malformed);
         }
     }
 
-    private async Task<AuthResult> CheckTokenAsync(MailClient client, SaslMechanism mechanism, string? claimedUser, string token, MailOptions limits)
+    private async Task<AuthResult> CheckTokenAsync(MailClient client, SaslMechanism mechanism, string? claimedUser, string token, MailOptions limits, string challenge)
     {
         var check = await bearer.ValidateAsync(token, client.Closed);
         if (check.Address is { } address)
@@ -92,7 +95,7 @@ public sealed class MailAuthenticator(ICredentialValidator credentials, BearerTo
             check = new TokenCheck(null, "the token is for another user");
         }
         // RFC 7628 §3.2.2: the error comes as a challenge, the client answers with a dummy response, then the failure.
-        await client.SendAsync("+ " + SaslMessages.TokenErrorChallenge(mechanism) + "\r\n");
+        await client.SendAsync(challenge + SaslMessages.TokenErrorChallenge(mechanism) + "\r\n");
         var line = await client.ReadLineAsync(limits.MaxLineLength, limits.PreLoginIdleTimeout);
         return line.Status == LineStatus.Line
             ? new AuthResult(AuthStatus.Failed, Claimed: claimedUser, Problem: check.Problem)
