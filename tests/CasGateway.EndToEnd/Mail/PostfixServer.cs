@@ -152,10 +152,13 @@ public sealed class PostfixServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        var pidFile = Path.Combine(Folder, "queue", "pid", "master.pid");
-        if (File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), out var master))
+        // start-fg's postfix-script runs master as its child. (master.pid cannot be read from here: master holds a
+        // lock on it that .NET's own file locking conflicts with.)
+        var children = $"/proc/{_process.Id}/task/{_process.Id}/children";
+        var master = File.Exists(children) ? File.ReadAllText(children).Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() : null;
+        if (master is not null)
         {
-            await RunAsync("kill", "-TERM", master.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await RunAsync("kill", "-TERM", master);
         }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try

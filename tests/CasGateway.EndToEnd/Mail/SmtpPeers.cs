@@ -53,11 +53,17 @@ public sealed class SmtpPeers : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var postfix in _postfix)
+        try
         {
-            await postfix.DisposeAsync();
+            foreach (var postfix in _postfix)
+            {
+                await postfix.DisposeAsync();
+            }
         }
-        await Dovecot.DisposeAsync();
+        finally
+        {
+            await Dovecot.DisposeAsync();
+        }
         try
         {
             Directory.Delete(_folder, recursive: true);
