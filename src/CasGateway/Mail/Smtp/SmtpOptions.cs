@@ -25,7 +25,7 @@ public sealed class SmtpOptions
     public string? HostName { get; set; }
 
     /// <summary>Largest message accepted (the <c>SIZE</c> announced; a larger <c>MAIL FROM … SIZE=</c> is refused before the backend sees it).</summary>
-    [Range(1024, long.MaxValue)]
+    [Range(typeof(long), "1024", "4294967296")]
     public long MaxMessageSize { get; set; } = 36L * 1024 * 1024;
 
     /// <summary>Recipients accepted per message before the message is relayed.</summary>
