@@ -69,9 +69,53 @@ public sealed class SmtpServiceTests(SmtpPeers peers, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task A_mailbox_server_lost_in_the_middle_of_a_message_leaves_it_unacknowledged()
+    {
+        var link = TcpForwarder.To(peers.Postfix("mbx1.contoso.com").SmtpPort);
+        var cut = false;
+        try
+        {
+            var mail = await StartDeploymentAsync(smtpPorts: new Dictionary<string, int?>
+            {
+                ["mbx1.contoso.com"] = int.Parse(link.Endpoint.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture),
+                ["mbx2.contoso.com"] = peers.Postfix("mbx2.contoso.com").SmtpPort,
+            });
+            var messageId = $"<{Guid.NewGuid():N}@client.fabrikam.test>";
+            await using var raw = await ConnectRawAsync(mail, implicitTls: true);
+            await AuthenticateAsync(raw, "alice@contoso.com");
+            Assert.StartsWith("250", Assert.Single(await CommandAsync(raw, "MAIL FROM:<alice@contoso.com>")));
+            Assert.StartsWith("250", Assert.Single(await CommandAsync(raw, "RCPT TO:<carol@contoso.com>")));
+            Assert.StartsWith("354", Assert.Single(await CommandAsync(raw, "DATA")));
+            await raw.SendAsync($"Message-Id: {messageId}\r\nSubject: cut short\r\n\r\nThe first half.\r\n");
+            // The 354 came from Postfix through the relay: the cut below falls in the middle of its DATA.
+            await link.DisposeAsync();
+            cut = true;
+            try
+            {
+                await raw.SendAsync("The second half.\r\n.\r\n");
+            }
+            catch (IOException)
+            {
+                // The gateway may already have closed the connection: just as good.
+            }
+            // The client never hears a 250: the gateway closes instead, and the sender still has the message.
+            Assert.DoesNotContain(await raw.ReadUntilClosedAsync(), line => line.StartsWith("250", StringComparison.Ordinal));
+            await WaitForLogAsync(() => peers.Postfix("mbx1.contoso.com").ReadMaillog(), "lost connection after DATA", "Postfix mbx1");
+            Assert.DoesNotContain($"msgid={messageId}", peers.Dovecot.Server("mbx1.contoso.com").ReadLog(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!cut)
+            {
+                await link.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Draining_smtp_refuses_new_sessions_with_421_and_lets_an_open_one_finish_its_message()
     {
-        var settings = HealthTestKit.Settings(grace: TimeSpan.FromSeconds(30));
+        var settings = HealthTestKit.Settings(grace: TimeSpan.FromSeconds(10));
         var mail = await StartDeploymentAsync(settings);
         using var http = mail.Gateway.CreateClient();
         var messageId = $"<{Guid.NewGuid():N}@client.fabrikam.test>";
