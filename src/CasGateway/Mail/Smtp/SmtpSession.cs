@@ -119,7 +119,15 @@ public sealed class SmtpSession : MailSession
             case "NOOP":
                 return await SayAsync("250 2.0.0 Ok");
             case "QUIT":
-                await Client.SendAsync($"221 2.0.0 {_host} Bye\r\n");
+                // With a session open on a mailbox server, that server says goodbye (and logs a clean QUIT).
+                if (_backend is null)
+                {
+                    await Client.SendAsync($"221 2.0.0 {_host} Bye\r\n");
+                }
+                else if (await ExchangeAsync("QUIT") is { } bye)
+                {
+                    await Client.SendAsync(bye.Text);
+                }
                 Log.End(SessionOutcome.LoggedOut);
                 return Next.Close;
             case "VRFY":
