@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests use as real peers (Dovecot as IMAP/POP mailbox
-# servers, HAProxy as a PROXY-protocol balancer), builds, runs every test project, and ends with one line
+# servers, Postfix as their SMTP transport, swaks, HAProxy as a PROXY-protocol balancer), builds, runs every test project, and ends with one line
 # "N passed, N failed". Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=()
-[ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd dovecot-pop3d)
+[ -x /usr/lib/dovecot/imap ] || packages+=(dovecot-imapd)
+[ -x /usr/lib/dovecot/pop3 ] || packages+=(dovecot-pop3d)
+# SMTP tests: Postfix as the mailbox servers' transport, delivering over Dovecot's LMTP; swaks (with TLS) as a client.
+[ -x /usr/lib/dovecot/lmtp ] || packages+=(dovecot-lmtpd)
+[ -x /usr/sbin/postfix ] || packages+=(postfix)
+command -v swaks >/dev/null 2>&1 || packages+=(swaks)
+perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || packages+=(libnet-ssleay-perl)
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
+# Several nodes: Redis for the shared key ring, failed-login counts and throttling windows.
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+# deploy/ checks: promtool (alert rules), kubectl (kustomize), systemd-analyze (the unit).
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)

@@ -34,9 +34,9 @@ public readonly record struct AuthResult(
 
 /// <summary>
 /// Checks a mail client's credentials: passwords through the same <see cref="PasswordSignIn"/> as HTTP Basic (so the
-/// failed-login limiter counts every protocol together),
-/// bearer tokens with the same validation as the HTTP bearer scheme; runs SASL exchanges for IMAP and POP3 alike
-/// (both frame a challenge as <c>+ base64</c> and the client's answer as one base64 line, <c>*</c> to cancel).
+/// failed-login limiter counts every protocol together), bearer tokens with the same validation as the HTTP bearer
+/// scheme; runs SASL exchanges for IMAP, POP3 and SMTP alike (each frames a challenge as one line, <c>+ base64</c> or
+/// <c>334 base64</c>, and the client's answer as one base64 line, <c>*</c> to cancel).
 /// </summary>
 public sealed class MailAuthenticator(PasswordSignIn signIn, BearerTokenValidator bearer)
 {
@@ -54,13 +54,16 @@ public sealed class MailAuthenticator(PasswordSignIn signIn, BearerTokenValidato
         };
     }
 
-    /// <summary>Runs one SASL exchange; <paramref name="initialResponse"/> is the SASL-IR argument, if the client sent one.</summary>
-    public async Task<AuthResult> AuthenticateAsync(MailClient client, MailProtocol protocol, SaslMechanism mechanism, string? initialResponse, MailOptions limits)
+    /// <summary>
+    /// Runs one SASL exchange; <paramref name="initialResponse"/> is the SASL-IR argument, if the client sent one;
+    /// <paramref name="challenge"/> starts each challenge line (<c>+ </c> in IMAP and POP3, <c>334 </c> in SMTP).
+    /// </summary>
+    public async Task<AuthResult> AuthenticateAsync(MailClient client, MailProtocol protocol, SaslMechanism mechanism, string? initialResponse, MailOptions limits, string challenge = "+ ")
     {
         var response = initialResponse;
         if (response is null)
         {
-            await client.SendAsync("+ \r\n");
+            await client.SendAsync(challenge + "\r\n");
             var line = await client.ReadLineAsync(limits.MaxLineLength, limits.PreLoginIdleTimeout);
             if (line.Status != LineStatus.Line)
             {
@@ -84,15 +87,15 @@ public sealed class MailAuthenticator(PasswordSignIn signIn, BearerTokenValidato
                     ? await CheckPasswordAsync(client, protocol, user, password, name)
                     : new AuthResult(AuthStatus.Malformed);
             case SaslMechanism.XOAuth2 when SaslMessages.TryParseXOAuth2(message, out var claimed, out var token):
-                return await CheckTokenAsync(client, mechanism, claimed, token, limits);
+                return await CheckTokenAsync(client, mechanism, claimed, token, limits, challenge);
             case SaslMechanism.OAuthBearer when SaslMessages.TryParseOAuthBearer(message, out var claimed, out var token):
-                return await CheckTokenAsync(client, mechanism, claimed, token, limits);
+                return await CheckTokenAsync(client, mechanism, claimed, token, limits, challenge);
             default:
                 return new AuthResult(AuthStatus.Malformed);
         }
     }
 
-    private async Task<AuthResult> CheckTokenAsync(MailClient client, SaslMechanism mechanism, string? claimedUser, string token, MailOptions limits)
+    private async Task<AuthResult> CheckTokenAsync(MailClient client, SaslMechanism mechanism, string? claimedUser, string token, MailOptions limits, string challenge)
     {
         var check = await bearer.ValidateAsync(token, client.Closed);
         if (check.Address is { } address)
@@ -104,7 +107,7 @@ public sealed class MailAuthenticator(PasswordSignIn signIn, BearerTokenValidato
             check = new TokenCheck(null, "the token is for another user");
         }
         // RFC 7628 §3.2.2: the error comes as a challenge, the client answers with a dummy response, then the failure.
-        await client.SendAsync("+ " + SaslMessages.TokenErrorChallenge(mechanism) + "\r\n");
+        await client.SendAsync(challenge + SaslMessages.TokenErrorChallenge(mechanism) + "\r\n");
         var line = await client.ReadLineAsync(limits.MaxLineLength, limits.PreLoginIdleTimeout);
         return line.Status == LineStatus.Line
             ? new AuthResult(AuthStatus.Failed, Claimed: claimedUser, Problem: check.Problem)
