@@ -39,7 +39,7 @@ internal sealed class RequestRecord(long started, DateTimeOffset startedAt, Acti
 
     public int? BackendStatus { get; set; }
 
-    /// <summary>Why the gateway refused the request, when no routing decision carries it (e.g. a scrape refused).</summary>
+    /// <summary>Why the gateway refused the request: set by every refusal it writes (GatewayResponses, the scrape gate).</summary>
     public string? ErrorCode { get; set; }
 
     public CountingRequestStream? RequestBody { get; set; }
