@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace CasGateway.Observability;
 
 /// <summary>
-/// What the protocol log measures of one request besides the routing decision: timestamps of the forward, the
+/// What the protocol log measures of one request besides the routing plan: timestamps of the forward, the
 /// backend's status and the body byte counts. Kept as a request feature and, for the HTTP client's measurements,
 /// as the ambient record of the request's async flow.
 /// </summary>
