@@ -70,17 +70,15 @@ public sealed partial class RetryStep(
                 return;
             }
             var unreachable = verdict.Kind == BackendVerdictKind.NeverReached;
-            if (!unreachable)
+            var retrying = routing.RetriesLeft > 0 && !context.Response.HasStarted;
+            if (!unreachable || retrying)
             {
+                // A stale answer always drops the cached route; an unreachable server only when trying elsewhere.
                 router.Forget(plan);
             }
-            if (context.Response.HasStarted)
+            if (!retrying)
             {
-                return;
-            }
-            if (routing.RetriesLeft == 0)
-            {
-                if (unreachable)
+                if (unreachable && !context.Response.HasStarted)
                 {
                     context.Response.Clear();
                     await GatewayResponses.ServerUnavailableAsync(context, server);
@@ -89,7 +87,6 @@ public sealed partial class RetryStep(
             }
             if (unreachable)
             {
-                router.Forget(plan);
                 await Task.Delay(_retry.ConnectFailureDelay, context.RequestAborted);
             }
             routing.RetriesLeft--;
