@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using CasGateway.Anchoring;
 using CasGateway.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Location;
