@@ -52,6 +52,7 @@ public static class GatewayApp
     {
         var app = builder.Build();
         app.Services.GetRequiredService<ConfigurationReloadLog>().Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Configuration"));
+        app.UseGatewayRequest();
         app.UseClientAddresses();
         app.UseProtocolLog();
         app.UseHealth();

@@ -100,7 +100,7 @@ public static class GatewayCommands
         var builder = GatewayApp.CreateBuilder([.. rest, "--Serilog:MinimumLevel:Default=Warning"]);
         using var app = GatewayApp.Build(builder);
         var explainer = app.Services.GetRequiredService<Routing.RouteExplainer>();
-        var answer = explainer.ExplainAsync(new Routing.ExplainRequest(method, url, headers, user), _ => true, CancellationToken.None).GetAwaiter().GetResult();
+        var answer = explainer.ExplainAsync(new Routing.ExplainRequest(method, url, headers, user), CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine(System.Text.Json.JsonSerializer.Serialize(answer, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }
