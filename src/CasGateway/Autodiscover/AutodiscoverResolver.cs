@@ -78,14 +78,16 @@ public sealed class AutodiscoverResolver(MailboxLocationCache locations, Routing
         {
             return new AutodiscoverAnswer(AnswerKind.RedirectAddress, location.Mailbox, RedirectAddress: location.Mailbox.CloudTargetAddress, Rule: "CloudAutodiscoverRedirect");
         }
-        var verdict = rules.Decide(family, request, location, locations.Store.Servers, IsHealthy);
+        // The site/version table sees the request as the proxy would: its URL (for redirects) and the asked-for mailbox.
+        var facts = new RouteFacts(family, request.Host, request.PathBase, request.Path, request.QueryString, default, anchor.Value, null, Guid.Empty, false);
+        var verdict = rules.Decide(facts, location, locations.Store.Servers, Health());
         return verdict.Action switch
         {
             RouteAction.Proxy or RouteAction.ProxyAcrossSites when location.Server.Version.Major >= Modern
                 => new AutodiscoverAnswer(AnswerKind.Settings, location.Mailbox, namespaces.ForSite(location.Server.Site), Rule: verdict.Rule) { ServerVersion = location.Server.Version },
             RouteAction.Proxy or RouteAction.ProxyAcrossSites
                 => new AutodiscoverAnswer(AnswerKind.Proxy, location.Mailbox, namespaces.Own, Rule: verdict.Rule) { ServerVersion = location.Server.Version },
-            _ => new AutodiscoverAnswer(AnswerKind.Refused, location.Mailbox, Rule: verdict.Rule, Message: verdict.Message ?? verdict.Location),
+            _ => new AutodiscoverAnswer(AnswerKind.Refused, location.Mailbox, Rule: verdict.Rule, Message: verdict.Answer?.Message ?? verdict.Answer?.Location),
         };
     }
 
@@ -108,9 +110,6 @@ public sealed class AutodiscoverResolver(MailboxLocationCache locations, Routing
         }
     }
 
-    private bool IsHealthy(MailboxServer server)
-        => proxy.TryGetCluster(RouteMetadata.MailboxCluster, out var cluster)
-            && cluster.Destinations.TryGetValue(server.Fqdn, out var destination)
-            && destination.Health.Active != DestinationHealth.Unhealthy
-            && destination.Health.Passive != DestinationHealth.Unhealthy;
+    private ServerHealth Health()
+        => new(proxy.TryGetCluster(RouteMetadata.MailboxCluster, out var cluster) ? cluster.DestinationsState.AllDestinations : []);
 }

@@ -74,15 +74,13 @@ public static class AutodiscoverStage
 
     /// <summary>What was answered, for the protocol log (family, rule).</summary>
     internal static void Record(HttpContext context, AutodiscoverAnswer answer)
-        => context.Features.Set(new RoutingDecision
-        {
-            Family = ProtocolFamily.Autodiscover,
-            HintSource = "AutodiscoverRequest",
-            Rule = answer.Rule ?? answer.Kind.ToString(),
-            Action = answer.Kind == AnswerKind.RedirectAddress ? RouteAction.Redirect : null,
-        });
+        => context.Features.Set(new RoutePlanFeature(new RoutePlan(
+            ProtocolFamily.Autodiscover,
+            answer.Kind == AnswerKind.RedirectAddress ? RouteAction.Redirect : RouteAction.Proxy,
+            answer.Rule ?? answer.Kind.ToString(),
+            "AutodiscoverRequest",
+            RouteSource.None)));
 
     private static bool OnAutodiscoverRoute(HttpContext context)
-        => context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is { } route
-            && RouteMetadata.TryGetFamily(route.Config, out var family) && family == ProtocolFamily.Autodiscover;
+        => context.Features.Get<IGatewayRequestFeature>()?.Family == ProtocolFamily.Autodiscover;
 }

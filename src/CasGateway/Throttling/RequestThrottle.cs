@@ -5,7 +5,6 @@ using CasGateway.Authentication;
 using CasGateway.Health;
 using CasGateway.Routing;
 using Microsoft.Extensions.Options;
-using Yarp.ReverseProxy.Model;
 
 namespace CasGateway.Throttling;
 
@@ -70,8 +69,7 @@ public sealed class RequestThrottle(IOptionsMonitor<ThrottlingOptions> options, 
     private ThrottledRequest? Classify(HttpContext context)
     {
         var settings = options.CurrentValue;
-        if (!settings.Enabled || context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is not { } route
-            || !RouteMetadata.TryGetFamily(route.Config, out var family))
+        if (!settings.Enabled || context.Features.Get<IGatewayRequestFeature>()?.Family is not { } family)
         {
             return null;
         }

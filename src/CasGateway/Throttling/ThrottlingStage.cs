@@ -4,7 +4,6 @@ using CasGateway.Configuration;
 using CasGateway.Routing;
 using CasGateway.Scale;
 using Microsoft.AspNetCore.RateLimiting;
-using Yarp.ReverseProxy.Model;
 
 namespace CasGateway.Throttling;
 
@@ -48,8 +47,7 @@ public static class ThrottlingStage
         var context = rejected.HttpContext;
         var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var delay) ? delay : TimeSpan.FromSeconds(1);
         var limit = rejected.Lease.TryGetMetadata(RequestThrottle.ThrottleLimitName, out var name) ? name as string : null;
-        var activeSync = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is { } route
-            && RouteMetadata.TryGetFamily(route.Config, out var family) && family == ProtocolFamily.ActiveSync;
+        var activeSync = context.Features.Get<IGatewayRequestFeature>()?.Family == ProtocolFamily.ActiveSync;
         var status = activeSync ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
         return new ValueTask(GatewayResponses.WriteAsync(context, status, "Throttled", $"Too many requests ({limit ?? "limit"}); try again later.", retryAfter));
     }
