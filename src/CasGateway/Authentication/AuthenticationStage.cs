@@ -19,9 +19,8 @@ public static class AuthenticationStage
     {
         var services = builder.Services;
         services.AddValidatedOptions<GatewayAuthenticationOptions>(GatewayAuthenticationOptions.Section);
-        services.AddSingleton<DirectoryCredentialValidator>();
         services.AddSingleton<ICredentialValidator>(sp => ActivatorUtilities.CreateInstance<CachingCredentialValidator>(
-            sp, sp.GetRequiredService<DirectoryCredentialValidator>()));
+            sp, sp.GetRequiredKeyedService<ICredentialValidator>(Location.LocatorKinds.CredentialValidatorKey)));
 
         var authentication = services.AddAuthentication();
         var schemes = new List<string>();

@@ -16,6 +16,7 @@ public static class GatewayCommands
         ["validate"] => Validate("appsettings.json", output, error),
         ["schema", ..] => Schema(output),
         ["explain", .. var rest] => Explain(rest, output, error),
+        ["directory", .. var rest] => Location.Sql.SqlDirectoryCommands.Run(rest, output, error),
         _ => null,
     };
 
