@@ -18,6 +18,8 @@ public sealed class BasicAuthenticationHandler(
 {
     public const string SchemeName = "Basic";
 
+    private static readonly object DirectoryUnavailable = new();
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
@@ -30,7 +32,18 @@ public sealed class BasicAuthenticationHandler(
             Logger.LogInformation("Malformed Basic credentials from {ClientIp}", Context.Connection.RemoteIpAddress);
             return AuthenticateResult.Fail("Malformed Basic credentials.");
         }
-        var user = await validator.ValidateAsync(userName, password, Context.RequestAborted);
+        AuthenticatedUser? user;
+        try
+        {
+            user = await validator.ValidateAsync(userName, password, Context.RequestAborted);
+        }
+        catch (Location.LocatorUnavailableException ex)
+        {
+            // Not the client's fault: the challenge answers 503 with Retry-After instead of asking for a password.
+            Logger.LogWarning("Basic authentication of {UserName} impossible, the directory is unavailable: {Problem}", userName, ex.Message);
+            Context.Items[DirectoryUnavailable] = true;
+            return AuthenticateResult.Fail("The directory is unavailable.");
+        }
         if (user is null)
         {
             Logger.LogInformation("Basic authentication failed for {UserName} from {ClientIp}", userName, Context.Connection.RemoteIpAddress);
@@ -48,6 +61,12 @@ public sealed class BasicAuthenticationHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(DirectoryUnavailable))
+        {
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            Response.Headers.RetryAfter = "5";
+            return Task.CompletedTask;
+        }
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.Append(HeaderNames.WWWAuthenticate, $"Basic realm=\"{gatewayOptions.Value.Realm}\", charset=\"UTF-8\"");
         return Task.CompletedTask;

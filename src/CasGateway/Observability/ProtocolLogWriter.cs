@@ -32,11 +32,13 @@ internal sealed class ProtocolLogWriter
     private readonly GatewayMetrics _metrics;
     private readonly IOptionsMonitor<ProtocolLogOptions> _options;
     private readonly IMailboxLocator _locator;
+    private readonly ILocatorStore _store;
     private readonly string _node;
     private readonly string? _site;
 
-    public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, IOptions<GatewayOptions> gateway)
+    public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, ILocatorStore store, IOptions<GatewayOptions> gateway)
     {
+        _store = store;
         _logger = logs.Logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, SourceContext);
         _metrics = metrics;
         _options = options;
@@ -106,6 +108,7 @@ internal sealed class ProtocolLogWriter
             Property("AnchorMailbox", decision?.Anchor?.Address),
             Property("RoutingHint", decision?.HintSource),
             Property("RoutingType", RoutingTypeOf(decision)),
+            Property("LocatorStore", decision is { Anchor: not null, FromCookie: false, FromCache: false } ? _store.StoreName : null),
             Property("BackEndCookie", decision is null ? null : decision.FromCookie ? "Hit" : decision.CookieEntries.Count > 0 ? "Miss" : null),
             Property("ProxyAction", action),
             Property("RoutingRule", decision?.Rule),

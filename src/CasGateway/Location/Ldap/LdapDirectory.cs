@@ -74,9 +74,14 @@ internal sealed partial class LdapDirectory(LdapServerPool pool, IOptions<Locato
 
     private string[] MailboxAttributes => Present(Map.Mail, Map.ProxyAddresses, Map.MailboxGuid, Map.UserPrincipalName, Map.DisplayName, Map.Database);
 
-    /// <summary><c>(|(mail=v)(proxyAddresses=smtp:v)(userPrincipalName=v))</c>, values escaped; null if nothing is mapped.</summary>
+    /// <summary><c>(|(mail=v)(proxyAddresses=smtp:v)(userPrincipalName=v))</c>, values escaped; null if nothing is mapped or the value has control characters.</summary>
     private string? AddressFilter(string address)
     {
+        // Control characters never belong in an address; some servers cut a value at NUL, so none reaches a filter.
+        if (address.Any(char.IsControl))
+        {
+            return null;
+        }
         var terms = string.Concat(
             Map.Mail.Length > 0 ? LdapFilter.Equal(Map.Mail, address) : "",
             Map.ProxyAddresses.Length > 0 ? LdapFilter.Equal(Map.ProxyAddresses, "smtp:" + address) : "",

@@ -59,11 +59,8 @@ internal sealed partial class LdapMailboxLocator : IMailboxLocator, ILocatorStor
         return new MailboxLocation(entry.Mailbox with { DatabaseName = database.Name }, new MailboxDatabase(database.Name, database.Guid, server, [server]));
     }
 
-    public void Dispose()
-    {
-        _stopping.Cancel();
-        _stopping.Dispose();
-    }
+    /// <summary>Stops the background loop (the container may call this once per registration: idempotent).</summary>
+    public void Dispose() => _stopping.Cancel();
 
     private async Task RefreshLoopAsync(TimeSpan interval)
     {

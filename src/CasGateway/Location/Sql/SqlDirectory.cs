@@ -37,7 +37,7 @@ internal sealed class SqlDirectory : IDisposable
         {
             var builder = new SqliteConnectionStringBuilder(options.ConnectionString);
             builder.DataSource = Path.GetFullPath(builder.DataSource, contentRoot);
-            Description = $"Sql Sqlite {builder.DataSource}";
+            Description = $"Sql Sqlite {Path.GetFileName(builder.DataSource)}";
             _source = SqliteFactory.Instance.CreateDataSource(builder.ConnectionString);
         }
     }

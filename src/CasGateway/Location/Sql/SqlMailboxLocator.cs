@@ -47,11 +47,8 @@ internal sealed partial class SqlMailboxLocator : IMailboxLocator, ILocatorStore
             : null;
     }
 
-    public void Dispose()
-    {
-        _stopping.Cancel();
-        _stopping.Dispose();
-    }
+    /// <summary>Stops the background loop (the container may call this once per registration: idempotent).</summary>
+    public void Dispose() => _stopping.Cancel();
 
     private async Task PollAsync(TimeSpan interval)
     {
