@@ -110,7 +110,8 @@ internal sealed class SqlDirectory : IDisposable
 
     /// <summary>The mailbox an anchor names, by one indexed lookup (plus its aliases), or null.</summary>
     public Task<SqlMailbox?> FindMailboxAsync(AnchorMailbox anchor, CancellationToken cancellationToken)
-        => Guarded(async () =>
+        // No address holds a control character (PostgreSQL would even refuse a NUL as an error, not a miss).
+        => anchor.Kind == AnchorKind.Smtp && anchor.Address.Any(char.IsControl) ? Task.FromResult<SqlMailbox?>(null) : Guarded(async () =>
         {
             const string Columns = "m.guid, m.primary_smtp_address, m.database_name, m.display_name, m.password_hash, m.cloud_target_address";
             await using var connection = await OpenAsync(cancellationToken);
