@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests use as real peers (Dovecot as IMAP/POP mailbox
-# servers, HAProxy as a PROXY-protocol balancer), builds, runs every test project, and ends with one line
-# "N passed, N failed". Exits non-zero on any failure.
+# servers, HAProxy as a PROXY-protocol balancer, OpenLDAP slapd and PostgreSQL 15 as directory stores), builds,
+# runs every test project, and ends with one line "N passed, N failed". Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=()
 [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd dovecot-pop3d)
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
+[ -x /usr/sbin/slapd ] && command -v ldapmodify >/dev/null 2>&1 || packages+=(slapd ldap-utils)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  # slapd's postinst asks for an admin password only when debconf may ask: noninteractive skips it (the tests
+  # run their own slapd from a temp folder, never the system instance).
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
 results="$(mktemp -d)"
