@@ -200,6 +200,50 @@ public abstract class DirectoryStoreTests<TFixture>(TFixture store) : IClassFixt
         Assert.Equal(HttpStatusCode.OK, recovered);
     }
 
+    [Fact]
+    public async Task Mail_logins_are_checked_by_the_store_and_a_store_outage_is_a_temporary_failure()
+    {
+        await using var gateway = await StartGatewayAsync(new()
+        {
+            ["Gateway:Mail:Imap:ImplicitTlsPort"] = "0",
+            ["Gateway:Mail:Pop:ImplicitTlsPort"] = "0",
+            ["Gateway:Mail:FailedAttemptDelay"] = "00:00:00",
+            ["Gateway:Mail:Backend:MasterUser"] = "gateway",
+            ["Gateway:Mail:Backend:MasterPassword"] = "master-secret",
+        });
+        var listeners = gateway.GetRequiredService<CasGateway.Mail.MailListeners>();
+        await using (var imap = await CasGateway.EndToEnd.Mail.RawMailConnection.OpenAsync(listeners.EndPointOf(CasGateway.Mail.Core.MailProtocol.Imap, true), gateway.ServerCertificate))
+        {
+            Assert.StartsWith("* OK", await imap.ReadLineAsync());
+            await imap.SendAsync("a LOGIN bob@contoso.com pw-alice\r\n");
+            Assert.StartsWith("a NO [AUTHENTICATIONFAILED]", await imap.ReadLineAsync());
+            // The store accepts the password; the topology's servers have no IMAP endpoint, so nothing is proxied.
+            await imap.SendAsync("b LOGIN bob@contoso.com pw-bob\r\n");
+            Assert.Equal("b NO [AUTHORIZATIONFAILED] This protocol is not available for this mailbox.", await imap.ReadLineAsync());
+        }
+
+        await Store.TakeDownAsync();
+        try
+        {
+            await using (var imap = await CasGateway.EndToEnd.Mail.RawMailConnection.OpenAsync(listeners.EndPointOf(CasGateway.Mail.Core.MailProtocol.Imap, true), gateway.ServerCertificate))
+            {
+                Assert.StartsWith("* OK", await imap.ReadLineAsync());
+                await imap.SendAsync("a LOGIN carol@contoso.com pw-carol\r\n");
+                Assert.Equal("a NO [UNAVAILABLE] The mailbox directory is unavailable; try again later.", await imap.ReadLineAsync());
+            }
+            await using var pop = await CasGateway.EndToEnd.Mail.RawMailConnection.OpenAsync(listeners.EndPointOf(CasGateway.Mail.Core.MailProtocol.Pop3, true), gateway.ServerCertificate);
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+            await pop.SendAsync("USER carol@contoso.com\r\n");
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+            await pop.SendAsync("PASS pw-carol\r\n");
+            Assert.Equal("-ERR [SYS/TEMP] The mailbox directory is unavailable; try again later.", await pop.ReadLineAsync());
+        }
+        finally
+        {
+            await Store.BringBackAsync();
+        }
+    }
+
     /// <summary>The gateway in front of the topology, with this store and short cache lifetimes.</summary>
     protected Task<TestGateway> StartGatewayAsync(Dictionary<string, string?>? overrides = null)
     {

@@ -20,6 +20,9 @@ public enum AuthStatus
 
     /// <summary>The connection broke during the exchange (see <see cref="AuthResult.Line"/>).</summary>
     Broken,
+
+    /// <summary>The directory that checks passwords cannot be reached: a temporary failure, not a failed attempt.</summary>
+    Unavailable,
 }
 
 /// <summary>The outcome of a login; <see cref="Claimed"/> is the user name a failed login gave (for the log).</summary>
@@ -36,7 +39,15 @@ public sealed class MailAuthenticator(ICredentialValidator credentials, BearerTo
 
     public async Task<AuthResult> CheckPasswordAsync(string userName, string password, string method, CancellationToken cancellationToken)
     {
-        var user = await credentials.ValidateAsync(userName, password, cancellationToken);
+        AuthenticatedUser? user;
+        try
+        {
+            user = await credentials.ValidateAsync(userName, password, cancellationToken);
+        }
+        catch (Location.LocatorUnavailableException ex)
+        {
+            return new AuthResult(AuthStatus.Unavailable, Claimed: userName, Problem: "the directory is unavailable: " + ex.Message);
+        }
         return user is null
             ? new AuthResult(AuthStatus.Failed, Claimed: userName, Problem: "wrong user name or password")
             : new AuthResult(AuthStatus.Success, new MailUser(userName, user.PrimarySmtpAddress, method));

@@ -151,6 +151,9 @@ public sealed class ImapSession : MailSession
             case AuthStatus.Cancelled:
                 await Client.SendAsync($"{tag} BAD Authentication cancelled.\r\n");
                 return (false, null);
+            case AuthStatus.Unavailable:
+                await Client.SendAsync($"{tag} NO [UNAVAILABLE] The mailbox directory is unavailable; try again later.\r\n");
+                return (false, null);
             case AuthStatus.Malformed:
                 return (await RefuseAsync(tag, "BAD Invalid SASL response."), null);
             default:

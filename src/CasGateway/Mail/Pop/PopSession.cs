@@ -146,6 +146,9 @@ public sealed class PopSession : MailSession
             case AuthStatus.Cancelled:
                 await Client.SendAsync("-ERR Authentication cancelled.\r\n");
                 return (false, null);
+            case AuthStatus.Unavailable:
+                await Client.SendAsync("-ERR [SYS/TEMP] The mailbox directory is unavailable; try again later.\r\n");
+                return (false, null);
             case AuthStatus.Malformed:
                 return (await RefuseAsync("-ERR Invalid SASL response."), null);
             default:
