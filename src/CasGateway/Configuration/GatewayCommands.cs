@@ -35,7 +35,9 @@ public static class GatewayCommands
             return Invalid;
         }
         var problems = GatewayConfiguration.Check(configuration).ToList();
-        if (problems.Count == 0 && configuration[$"{LocatorOptions.Section}:File:Path"] is { } directory)
+        var kind = configuration[$"{LocatorOptions.Section}:Kind"] ?? LocatorKinds.File;
+        if (problems.Count == 0 && string.Equals(kind, LocatorKinds.File, StringComparison.OrdinalIgnoreCase)
+            && configuration[$"{LocatorOptions.Section}:File:Path"] is { } directory)
         {
             try
             {
