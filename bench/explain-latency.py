@@ -3,10 +3,10 @@
 same ones again: round-trip medians and p99 of cold (store asked) and cached lookups, over one keep-alive TLS
 connection. The admin is user00001@contoso.com with password "pw" (see bench/sql-directory.sh).
 
-  explain-latency.py PORT N
+  explain-latency.py PORT N [COUNT=1000000]   (mailboxes in the directory)
 """
 import http.client, ssl, json, base64, time, sys, random, statistics
-port = int(sys.argv[1]); n = int(sys.argv[2])
+port = int(sys.argv[1]); n = int(sys.argv[2]); count = int(sys.argv[3]) if len(sys.argv) > 3 else 1000000
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
 auth = "Basic " + base64.b64encode(b"user00001@contoso.com:pw").decode()
@@ -19,7 +19,7 @@ def explain(user):
     if r.status != 200: raise SystemExit(f"{r.status} {data[:300]}")
     return dt, json.loads(data)
 explain("user00001@contoso.com")
-users = [f"user{random.randint(2, 1000000):05d}@contoso.com" for _ in range(n)]
+users = [f"user{random.randint(2, count):05d}@contoso.com" for _ in range(n)]
 cold = []; 
 for u in users:
     dt, a = explain(u); cold.append(dt)

@@ -29,6 +29,6 @@ until curl -sk -o /dev/null "https://127.0.0.1:$port/healthz"; do
   sleep 0.05
 done
 echo "start: $(echo "$(date +%s.%N) - $start" | bc) s to the first /healthz answer; $(grep VmRSS /proc/$pid/status)"
-python3 "$here/explain-latency.py" "$port" "$lookups"
+python3 "$here/explain-latency.py" "$port" "$lookups" "$count"
 echo "after the lookups: $(grep VmRSS /proc/$pid/status)"
 kill -TERM $pid; wait $pid || true
