@@ -2,14 +2,30 @@
 # The whole test suite: installs the Debian packages the tests use as real peers (Dovecot as IMAP/POP mailbox
 # servers, HAProxy as a PROXY-protocol balancer, OpenLDAP slapd and PostgreSQL 15 as directory stores), builds,
 # runs every test project, and ends with one line "N passed, N failed". Exits non-zero on any failure.
+# servers, Postfix as their SMTP transport, swaks, HAProxy as a PROXY-protocol balancer), builds, runs every test project, and ends with one line
+# "N passed, N failed". Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=()
-[ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd dovecot-pop3d)
+[ -x /usr/lib/dovecot/imap ] || packages+=(dovecot-imapd)
+[ -x /usr/lib/dovecot/pop3 ] || packages+=(dovecot-pop3d)
+# SMTP tests: Postfix as the mailbox servers' transport, delivering over Dovecot's LMTP; swaks (with TLS) as a client.
+[ -x /usr/lib/dovecot/lmtp ] || packages+=(dovecot-lmtpd)
+[ -x /usr/sbin/postfix ] || packages+=(postfix)
+command -v swaks >/dev/null 2>&1 || packages+=(swaks)
+perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || packages+=(libnet-ssleay-perl)
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
 [ -x /usr/sbin/slapd ] && command -v ldapmodify >/dev/null 2>&1 || packages+=(slapd ldap-utils)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql)
+# Several nodes: Redis for the shared key ring, failed-login counts and throttling windows.
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+# deploy/ checks: promtool (alert rules), kubectl (kustomize), systemd-analyze (the unit).
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
+# Headless Chromium and its driver for the browser sign-in tests (Selenium drives /usr/bin/chromedriver).
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-dejavu-core)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -18,6 +34,11 @@ if [ ${#packages[@]} -gt 0 ]; then
   # run their own slapd from a temp folder, never the system instance).
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
+
+# A real EWS Autodiscover client (ews-javascript-api, from npm) for the Autodiscover tests.
+ews_client=tests/CasGateway.EndToEnd/Autodiscover/ews-client
+command -v node >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+[ -d "$ews_client/node_modules/ews-javascript-api" ] || npm ci --prefix "$ews_client" --no-audit --no-fund >/dev/null
 
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT

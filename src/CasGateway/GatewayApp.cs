@@ -1,5 +1,7 @@
 using CasGateway.Anchoring;
 using CasGateway.Authentication;
+using CasGateway.Autodiscover;
+using CasGateway.Authentication.Browser;
 using CasGateway.Configuration;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
@@ -9,6 +11,8 @@ using CasGateway.Location;
 using CasGateway.Observability;
 using CasGateway.Routing;
 using CasGateway.Mail;
+using CasGateway.Scale;
+using CasGateway.Throttling;
 
 namespace CasGateway;
 
@@ -33,8 +37,11 @@ public static class GatewayApp
         builder.AddListeners();
         builder.AddGatewayAuthentication();
         builder.AddAnchoring();
+        builder.AddKeyRing();
         builder.AddLocation();
+        builder.AddThrottling();
         builder.AddRouting();
+        builder.AddAutodiscover();
         builder.AddForwarding();
         builder.AddHealth();
         builder.AddMailProxies();
@@ -45,11 +52,15 @@ public static class GatewayApp
     {
         var app = builder.Build();
         app.Services.GetRequiredService<ConfigurationReloadLog>().Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Configuration"));
+        app.UseGatewayRequest();
         app.UseClientAddresses();
         app.UseProtocolLog();
         app.UseHealth();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseThrottling();
+        app.UseAutodiscover();
+        app.MapBrowserSignIn();
         app.MapMailboxRoutes();
         app.MapExplain();
         app.MapMetrics();

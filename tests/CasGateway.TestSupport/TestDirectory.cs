@@ -16,6 +16,9 @@ public sealed class TestDirectory(string path)
     /// <summary>IMAP and POP3 backend endpoints (<c>host:port</c>) per server FQDN, for the mail front door.</summary>
     public Dictionary<string, (string? Imap, string? Pop)> MailEndpoints { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>SMTP backend endpoints (<c>host:port</c>) per server FQDN, for the SMTP front door.</summary>
+    public Dictionary<string, string> SmtpEndpoints { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public List<(string Fqdn, string Site, string Version, Uri BackendUrl)> Servers { get; } = [];
 
     public List<(string Name, Guid Guid, List<string> Copies, string Active)> Databases { get; } = [];
@@ -109,6 +112,10 @@ public sealed class TestDirectory(string path)
                 {
                     server["popEndpoint"] = endpoints.Pop;
                 }
+            }
+            if (SmtpEndpoints.TryGetValue((string)server["fqdn"]!, out var smtp))
+            {
+                server["smtpEndpoint"] = smtp;
             }
         }
         return directory;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace CasGateway.Authentication;
 
@@ -22,4 +23,9 @@ public sealed class GatewayAuthenticationOptions
     /// <summary>How many remembered credentials at most.</summary>
     [Range(1, 10_000_000)]
     public int CredentialCacheSize { get; set; } = 100_000;
+
+    /// <summary>Back-off, lockout and the cap on concurrent password hashing (see <see cref="FailedLoginOptions"/>).</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public FailedLoginOptions FailedLogins { get; set; } = new();
 }

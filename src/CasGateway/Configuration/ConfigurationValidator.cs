@@ -27,7 +27,30 @@ public static class ConfigurationValidator
         ValidateAzureAd(configuration, problems);
         ValidateSigningKey(configuration, problems);
         problems.AddRange(Location.LocatorKinds.Problems(configuration));
+        ValidateKeyRing(configuration, problems);
         return problems;
+    }
+
+    /// <summary>A shared key ring needs where it is shared, and a certificate: its keys leave this machine.</summary>
+    private static void ValidateKeyRing(IConfiguration configuration, List<string> problems)
+    {
+        var kind = configuration["Gateway:KeyRing:Kind"];
+        if (kind is null || kind.Equals("Local", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        if (kind.Equals("Redis", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(configuration["Gateway:Redis:Configuration"]))
+        {
+            problems.Add("Gateway:Redis:Configuration: required when Gateway:KeyRing:Kind is Redis, e.g. \"redis:6379,password=…\".");
+        }
+        if (kind.Equals("Directory", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(configuration["Gateway:KeyRing:Path"]))
+        {
+            problems.Add("Gateway:KeyRing:Path: required when Gateway:KeyRing:Kind is Directory: the folder every node mounts.");
+        }
+        if (string.IsNullOrWhiteSpace(configuration["Gateway:KeyRing:Certificate:Path"]))
+        {
+            problems.Add($"Gateway:KeyRing:Certificate:Path: required when Gateway:KeyRing:Kind is {kind}: keys that leave this machine are encrypted at rest.");
+        }
     }
 
     /// <summary>The identity signing key: required outside demo mode, and always a base64 key of at least 32 bytes.</summary>

@@ -1,4 +1,6 @@
 using CasGateway.Authentication;
+using CasGateway.Autodiscover;
+using CasGateway.Authentication.Browser;
 using CasGateway.Demo;
 using CasGateway.Forwarding;
 using CasGateway.Health;
@@ -7,6 +9,8 @@ using CasGateway.Location;
 using CasGateway.Mail;
 using CasGateway.Observability;
 using CasGateway.Routing;
+using CasGateway.Scale;
+using CasGateway.Throttling;
 
 namespace CasGateway.Configuration;
 
@@ -23,14 +27,19 @@ public static class GatewayConfiguration
         new(ListenerOptions.Section, typeof(ListenerOptions)),
         new(ListenerOptions.Section, typeof(ClientAddressOptions)),
         new(GatewayAuthenticationOptions.Section, typeof(GatewayAuthenticationOptions)),
+        new(GatewayAuthenticationOptions.Section, typeof(BrowserSignInOptions)),
         new(LocatorOptions.Section, typeof(LocatorOptions)),
         new(BackendCookieOptions.Section, typeof(BackendCookieOptions)),
         new(SiteRoutingOptions.Section, typeof(SiteRoutingOptions)),
+        new(AutodiscoverOptions.Section, typeof(AutodiscoverOptions)),
         new(BackendOptions.Section, typeof(BackendOptions)),
         new(ProtocolLogOptions.Section, typeof(ProtocolLogOptions)),
         new(TelemetryOptions.Section, typeof(TelemetryOptions)),
         new(HealthOptions.Section, typeof(HealthOptions)),
         new(MailOptions.Section, typeof(MailOptions)),
+        new(KeyRingOptions.Section, typeof(KeyRingOptions)),
+        new(RedisOptions.Section, typeof(RedisOptions)),
+        new(ThrottlingOptions.Section, typeof(ThrottlingOptions)),
     ];
 
     /// <summary>Every problem in <paramref name="configuration"/>; empty when it can be used.</summary>

@@ -48,8 +48,8 @@ public sealed partial class BackendRequestTransform(
         }
 
         RemoveCookie(context, cookie.Name);
-        var routing = http.Features.Get<RoutingDecision>();
-        if (routing?.Target?.MailboxAddress is { } mailbox)
+        var routing = http.Features.Get<RoutePlanFeature>()?.Plan;
+        if (routing?.MailboxAddress is { } mailbox)
         {
             headers.TryAddWithoutValidation(InternalHeaders.TargetMailbox, mailbox);
         }

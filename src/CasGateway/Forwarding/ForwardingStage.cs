@@ -29,13 +29,17 @@ public static class ForwardingStage
         return builder;
     }
 
-    /// <summary>Family routes: authenticate, then anchor → locate → forward to the chosen server.</summary>
+    /// <summary>
+    /// Family routes: authenticate, then plan (anchor → cookie or locator → decision table) and retry
+    /// (<see cref="RetryStep"/>), execute the plan (<see cref="ProxyStep"/>), forward to the chosen server.
+    /// </summary>
     public static WebApplication MapMailboxRoutes(this WebApplication app)
     {
         app.MapReverseProxy(pipeline =>
         {
-            var step = pipeline.ApplicationServices.GetRequiredService<MailboxRoutingStep>();
-            pipeline.Use(step.InvokeAsync);
+            var services = pipeline.ApplicationServices;
+            pipeline.Use(services.GetRequiredService<RetryStep>().InvokeAsync);
+            pipeline.Use(services.GetRequiredService<ProxyStep>().InvokeAsync);
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();
         });

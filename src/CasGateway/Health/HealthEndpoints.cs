@@ -11,7 +11,7 @@ public sealed record HealthEndpointMetadata(bool OnManagementPort);
 public static class HealthEndpoints
 {
     /// <summary>
-    /// The virtual directories Exchange-aware balancers probe, and their components; <c>imap</c> and <c>pop</c> let a
+    /// The virtual directories Exchange-aware balancers probe, and their components; <c>imap</c>, <c>pop</c> and <c>smtp</c> let a
     /// balancer in front of the mail listeners follow the same drain over HTTP.
     /// </summary>
     public static readonly IReadOnlyList<(string VirtualDirectory, ServerComponent Component)> VirtualDirectories =
@@ -27,6 +27,7 @@ public static class HealthEndpoints
         ("powershell", ServerComponent.PowerShell),
         ("imap", ServerComponent.Imap),
         ("pop", ServerComponent.Pop),
+        ("smtp", ServerComponent.Smtp),
     ];
 
     private static readonly HealthEndpointMetadata Probe = new(OnManagementPort: true);

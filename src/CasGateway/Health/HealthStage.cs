@@ -67,6 +67,7 @@ public static class HealthStage
     public static WebApplication UseHealth(this WebApplication app)
     {
         app.UseMiddleware<HealthMiddleware>();
+        ComponentStateMetrics.Follow(app.Services.GetRequiredService<ComponentStateStore>(), app.Services.GetRequiredService<Observability.GatewayMetrics>());
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app);
         return app;

@@ -38,6 +38,9 @@ internal sealed class ServerEntry
     /// <summary>POP3 backend endpoint, <c>host:port</c>; absent when the server does not serve POP3.</summary>
     public string? PopEndpoint { get; set; }
 
+    /// <summary>SMTP backend endpoint, <c>host:port</c>; absent when the server takes no SMTP from the gateway.</summary>
+    public string? SmtpEndpoint { get; set; }
+
     public string? BackendUrl { get; set; }
 
     /// <summary>True for a client access front end of an older version (2010/2007).</summary>

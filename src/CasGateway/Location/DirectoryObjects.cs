@@ -16,6 +16,9 @@ public sealed record MailboxServer(string Fqdn, string Site, Version Version, Ur
 
     /// <summary>Where the server speaks POP3 to the gateway, if it does.</summary>
     public System.Net.DnsEndPoint? PopEndpoint { get; init; }
+
+    /// <summary>Where the server's transport accepts SMTP from the gateway (submission and inbound), if it does.</summary>
+    public System.Net.DnsEndPoint? SmtpEndpoint { get; init; }
 }
 
 /// <summary>A mailbox database and the server holding its active copy.</summary>

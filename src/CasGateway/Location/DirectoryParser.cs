@@ -92,6 +92,7 @@ internal static class DirectoryParser
             }
             var imap = ParseEndpoint(entry.ImapEndpoint, $"{at}.imapEndpoint", errors);
             var pop = ParseEndpoint(entry.PopEndpoint, $"{at}.popEndpoint", errors);
+            var smtp = ParseEndpoint(entry.SmtpEndpoint, $"{at}.smtpEndpoint", errors);
             if (!Uri.TryCreate(entry.BackendUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             {
                 errors.Add($"{at}.backendUrl: '{entry.BackendUrl}' is not an absolute http(s) URL");
@@ -103,7 +104,7 @@ internal static class DirectoryParser
             }
             if (version is not null && url is not null)
             {
-                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url) { IsFrontEnd = entry.FrontEnd, ExternalUrl = external, ImapEndpoint = imap, PopEndpoint = pop };
+                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url) { IsFrontEnd = entry.FrontEnd, ExternalUrl = external, ImapEndpoint = imap, PopEndpoint = pop, SmtpEndpoint = smtp };
             }
         }
 

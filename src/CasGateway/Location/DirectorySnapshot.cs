@@ -66,6 +66,9 @@ public sealed class DirectorySnapshot
 
     public string? PasswordHashOf(Mailbox mailbox) => _passwordHashes.GetValueOrDefault(mailbox.Guid);
 
+    /// <summary>Every password hash in this version (the credential validator sizes its dummy hash on them).</summary>
+    public IEnumerable<string> PasswordHashes => _passwordHashes.Values;
+
     public MailboxLocation? Locate(AnchorMailbox anchor)
     {
         var mailbox = FindMailbox(anchor);

@@ -1,5 +1,4 @@
 using CasGateway.Configuration;
-using Microsoft.AspNetCore.DataProtection;
 
 namespace CasGateway.Location;
 
@@ -15,14 +14,6 @@ public static class LocationStage
         services.AddLocatorStore(builder.Configuration);
         services.AddSingleton<MailboxLocationCache>();
         services.AddSingleton<BackendCookie>();
-
-        var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
-        var keyRing = builder.Configuration[$"{BackendCookieOptions.Section}:KeyRingPath"] is { Length: > 0 } path
-            ? Path.GetFullPath(path, builder.Environment.ContentRootPath)
-            : Path.Combine(builder.Environment.ResolveDataPath(gateway), "keys");
-        services.AddDataProtection()
-            .SetApplicationName("CasGateway")
-            .PersistKeysToFileSystem(new DirectoryInfo(keyRing));
         return builder;
     }
 }

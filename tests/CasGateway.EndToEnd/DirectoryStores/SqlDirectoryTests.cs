@@ -199,7 +199,7 @@ public abstract class SqlDirectoryTests<TFixture>(TFixture store) : DirectorySto
 
     private static Task<ExplainAnswer> ExplainAsync(TestGateway gateway, string path, string user)
         => gateway.GetRequiredService<RouteExplainer>().ExplainAsync(
-            new ExplainRequest("GET", new Uri(gateway.BaseAddress, path).ToString(), null, user), _ => true, CancellationToken.None);
+            new ExplainRequest("GET", new Uri(gateway.BaseAddress, path).ToString(), null, user), CancellationToken.None);
 
     /// <summary>A directory with what the demo lacks: sites and versions, a legacy front end, a cloud mailbox, an OAB.</summary>
     private string RichDirectory()

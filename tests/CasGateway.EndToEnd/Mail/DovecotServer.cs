@@ -51,17 +51,20 @@ public sealed class DovecotServer : IAsyncDisposable
 
     public int PopsPort { get; private set; }
 
+    /// <summary>The LMTP port Postfix delivers to, when started with LMTP (0 otherwise).</summary>
+    public int LmtpPort { get; private set; }
+
     /// <summary>The subject of the message every user's INBOX starts with on this server.</summary>
     public string MarkerSubject => $"Welcome to {Name}";
 
-    public static async Task<DovecotServer> StartAsync(string name, string folder, IReadOnlyList<string> users, string masterPassword)
+    public static async Task<DovecotServer> StartAsync(string name, string folder, IReadOnlyList<string> users, string masterPassword, bool lmtp = false)
     {
         var dovecot = FindProgram("dovecot");
         var doveadm = FindProgram("doveadm");
         Directory.CreateDirectory(folder);
         var certificate = CertificateFiles.CreateSelfSigned("localhost", ["localhost"]);
         var server = new DovecotServer(name, folder, masterPassword, certificate);
-        await server.WriteFilesAsync(doveadm, users);
+        await server.WriteFilesAsync(doveadm, users, lmtp);
         var (exit, output) = await RunAsync(dovecot, "-c", server._configPath);
         if (exit != 0)
         {
@@ -108,7 +111,7 @@ public sealed class DovecotServer : IAsyncDisposable
         Certificate.Dispose();
     }
 
-    private async Task WriteFilesAsync(string doveadm, IReadOnlyList<string> users)
+    private async Task WriteFilesAsync(string doveadm, IReadOnlyList<string> users, bool lmtp)
     {
         var certPath = Path.Combine(Folder, "cert.pem");
         var keyPath = Path.Combine(Folder, "key.pem");
@@ -144,6 +147,20 @@ public sealed class DovecotServer : IAsyncDisposable
         ImapsPort = FreePort();
         PopPort = FreePort();
         PopsPort = FreePort();
+        LmtpPort = lmtp ? FreePort() : 0;
+        // LMTP (dovecot-lmtpd), for Postfix in front of this server: docs recipes/postfix-dovecot-lmtp-slapd.md.
+        var lmtpConfig = lmtp ? $$"""
+            service lmtp {
+              inet_listener lmtp {
+                address = 127.0.0.1
+                port = {{LmtpPort}}
+              }
+            }
+            protocol lmtp {
+              postmaster_address = postmaster@contoso.com
+            }
+
+            """ : "";
         await File.WriteAllTextAsync(_configPath, $$"""
             base_dir = {{Folder}}/run
             state_dir = {{Folder}}/state
@@ -151,7 +168,7 @@ public sealed class DovecotServer : IAsyncDisposable
             listen = 127.0.0.1
             # The gateway may tell Dovecot the client's address (IMAP ID x-originating-ip, POP3 XCLIENT).
             login_trusted_networks = 127.0.0.0/8
-            protocols = imap pop3
+            protocols = imap pop3{{(lmtp ? " lmtp" : "")}}
             log_path = {{LogPath}}
             ssl = required
             ssl_cert = <{{certPath}}
@@ -190,7 +207,7 @@ public sealed class DovecotServer : IAsyncDisposable
                 ssl = yes
               }
             }
-
+            {{lmtpConfig}}
             """);
     }
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace CasGateway.EndToEnd.Mail;
 
-/// <summary>Issue 8: mail settings and directory entries are checked at start-up; without settings there are no mail listeners.</summary>
+/// <summary>Issues 8 and 17: mail settings and directory entries are checked at start-up; without settings there are no mail listeners.</summary>
 public sealed class MailConfigurationTests
 {
     [Fact]
@@ -15,10 +15,13 @@ public sealed class MailConfigurationTests
         await using var topology = await TestTopology.StartAsync();
         topology.Directory.MailEndpoints["mbx1.contoso.com"] = ("127.0.0.1:993", "127.0.0.1:995");
         topology.Directory.MailEndpoints["mbx2.contoso.com"] = ("mbx2.contoso.com", "127.0.0.1:99999");
+        topology.Directory.SmtpEndpoints["mbx1.contoso.com"] = "127.0.0.1:25";
+        topology.Directory.SmtpEndpoints["mbx2.contoso.com"] = "mbx2 contoso.com:25";
         topology.Directory.Save();
         var error = await Assert.ThrowsAsync<DirectoryLoadException>(() => TestGateway.StartAsync(topology));
         Assert.Contains("$.servers[1].imapEndpoint: 'mbx2.contoso.com' is not host:port", error.Message, StringComparison.Ordinal);
         Assert.Contains("$.servers[1].popEndpoint: '127.0.0.1:99999' is not host:port", error.Message, StringComparison.Ordinal);
+        Assert.Contains("$.servers[1].smtpEndpoint: 'mbx2 contoso.com:25' is not host:port", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("servers[0]", error.Message, StringComparison.Ordinal);
     }
 
@@ -28,6 +31,10 @@ public sealed class MailConfigurationTests
         { new() { ["Gateway:Mail:MaxLineLength"] = "10" }, "MaxLineLength" },
         { new() { ["Gateway:Mail:Pop:StartTlsPort"] = "70000" }, "StartTlsPort" },
         { new() { ["Gateway:Mail:Backend:LoginFormat"] = "{master}" }, "LoginFormat must contain {user}" },
+        { new() { ["Gateway:Mail:Smtp:InboundPort"] = "70000" }, "InboundPort" },
+        { new() { ["Gateway:Mail:Smtp:MaxRecipients"] = "0" }, "MaxRecipients" },
+        { new() { ["Gateway:Mail:Smtp:AcceptedDomains:0"] = "contoso.com", ["Gateway:Mail:Smtp:AcceptedDomains:1"] = "not a domain" }, "Smtp:AcceptedDomains: 'not a domain' is not a domain name" },
+        { new() { ["Gateway:Mail:Smtp:HostName"] = "-bad-" }, "HostName must be a host name" },
     };
 
     [Theory]
@@ -50,6 +57,7 @@ public sealed class MailConfigurationTests
         var listeners = gateway.GetRequiredService<MailListeners>();
         Assert.Throws<InvalidOperationException>(() => listeners.EndPointOf(MailProtocol.Imap, implicitTls: true));
         Assert.Throws<InvalidOperationException>(() => listeners.EndPointOf(MailProtocol.Pop3, implicitTls: false));
+        Assert.Throws<InvalidOperationException>(() => listeners.EndPointOf(MailProtocol.Smtp, implicitTls: false, inbound: true));
         Assert.Single(gateway.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses);
     }

@@ -31,7 +31,9 @@ public sealed class BackendCookieTests : IAsyncLifetime
         settings.TryAdd("Gateway:Locator:Cache:TimeToLive", "00:00:00");
         // The health check's own locator probe runs once at start; keep it from running again mid-test.
         settings.TryAdd("Gateway:Health:RefreshInterval", "00:10:00");
-        settings.TryAdd("Gateway:BackendCookie:KeyRingPath", Path.Combine(_topology.Folder, "shared-keys"));
+        settings.TryAdd("Gateway:KeyRing:Kind", "Directory");
+        settings.TryAdd("Gateway:KeyRing:Path", Path.Combine(_topology.Folder, "shared-keys"));
+        settings.TryAdd("Gateway:KeyRing:Certificate:Path", _topology.ClientCertificatePath);
         return await TestGateway.StartAsync(_topology, settings, services => _locator = CountingLocator.Install(services));
     }
 

@@ -33,6 +33,7 @@ public sealed class FamilyDeployment : IAsyncLifetime
         {
             ["Gateway:Site"] = "Site1",
             ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
+            ["Gateway:Autodiscover:Enabled"] = "false", // these rows test the proxy path; tests/…/Autodiscover cover the answers
         });
         _client = _gateway.CreateClient();
     }
