@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests use as real peers (Dovecot as IMAP/POP mailbox
+# servers, HAProxy as a PROXY-protocol balancer, OpenLDAP slapd and PostgreSQL 15 as directory stores), builds,
+# runs every test project, and ends with one line "N passed, N failed". Exits non-zero on any failure.
 # servers, Postfix as their SMTP transport, swaks, HAProxy as a PROXY-protocol balancer), builds, runs every test project, and ends with one line
 # "N passed, N failed". Exits non-zero on any failure.
 set -euo pipefail
@@ -14,6 +16,8 @@ packages=()
 command -v swaks >/dev/null 2>&1 || packages+=(swaks)
 perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || packages+=(libnet-ssleay-perl)
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
+[ -x /usr/sbin/slapd ] && command -v ldapmodify >/dev/null 2>&1 || packages+=(slapd ldap-utils)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql)
 # Several nodes: Redis for the shared key ring, failed-login counts and throttling windows.
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 # deploy/ checks: promtool (alert rules), kubectl (kustomize), systemd-analyze (the unit).
@@ -26,7 +30,9 @@ if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  # slapd's postinst asks for an admin password only when debconf may ask: noninteractive skips it (the tests
+  # run their own slapd from a temp folder, never the system instance).
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
 # A real EWS Autodiscover client (ews-javascript-api, from npm) for the Autodiscover tests.

@@ -27,7 +27,8 @@ public static class AuthenticationStage
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<PasswordHashGate>();
         services.AddSingleton<PasswordVerifier>();
-        services.AddSingleton<ICredentialValidator, DirectoryCredentialValidator>();
+        // The store chosen by Gateway:Locator:Kind checks passwords (LocatorKinds registers it under this key).
+        services.AddSingleton<ICredentialValidator>(sp => sp.GetRequiredKeyedService<ICredentialValidator>(Location.LocatorKinds.CredentialValidatorKey));
         services.AddSingleton<InMemoryFailedLoginStore>();
         if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{Scale.RedisOptions.Section}:Configuration"]))
         {

@@ -26,6 +26,7 @@ public static class ConfigurationValidator
         ValidateRoutes(configuration, problems);
         ValidateAzureAd(configuration, problems);
         ValidateSigningKey(configuration, problems);
+        problems.AddRange(Location.LocatorKinds.Problems(configuration));
         ValidateKeyRing(configuration, problems);
         return problems;
     }

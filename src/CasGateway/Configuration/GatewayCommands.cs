@@ -16,6 +16,7 @@ public static class GatewayCommands
         ["validate"] => Validate("appsettings.json", output, error),
         ["schema", ..] => Schema(output),
         ["explain", .. var rest] => Explain(rest, output, error),
+        ["directory", .. var rest] => Location.Sql.SqlDirectoryCommands.Run(rest, output, error),
         ["probe", var url] => Probe(url, output, error),
         _ => null,
     };
@@ -35,7 +36,9 @@ public static class GatewayCommands
             return Invalid;
         }
         var problems = GatewayConfiguration.Check(configuration).ToList();
-        if (problems.Count == 0 && configuration[$"{LocatorOptions.Section}:File:Path"] is { } directory)
+        var kind = configuration[$"{LocatorOptions.Section}:Kind"] ?? LocatorKinds.File;
+        if (problems.Count == 0 && string.Equals(kind, LocatorKinds.File, StringComparison.OrdinalIgnoreCase)
+            && configuration[$"{LocatorOptions.Section}:File:Path"] is { } directory)
         {
             try
             {

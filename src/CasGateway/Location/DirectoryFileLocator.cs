@@ -3,7 +3,7 @@ using CasGateway.Anchoring;
 namespace CasGateway.Location;
 
 /// <summary>The embedded locator: answers from the directory file in memory.</summary>
-public sealed class DirectoryFileLocator : IMailboxLocator
+public sealed class DirectoryFileLocator : IMailboxLocator, ILocatorStore
 {
     private readonly DirectoryFileSource _source;
 
@@ -14,6 +14,8 @@ public sealed class DirectoryFileLocator : IMailboxLocator
     }
 
     public IReadOnlyList<MailboxServer> Servers => _source.Current.Servers;
+
+    public string StoreName => "File " + _source.FilePath;
 
     public event Action? Changed;
 

@@ -46,6 +46,14 @@ internal static class DirectoryParser
         return snapshot;
     }
 
+    /// <summary>The document itself once it passed every check of <see cref="Parse"/>, to copy it into another store.</summary>
+    /// <exception cref="DirectoryLoadException">The file has problems; every one is listed.</exception>
+    public static DirectoryDocument ParseDocument(string path, ReadOnlySpan<byte> json)
+    {
+        Parse(path, json);
+        return JsonSerializer.Deserialize<DirectoryDocument>(json, Options)!;
+    }
+
     private static DirectorySnapshot Build(DirectoryDocument document, List<string> errors)
     {
         var sites = new List<string>();
@@ -221,7 +229,7 @@ internal static class DirectoryParser
     }
 
     /// <summary>An optional <c>host:port</c> (IPv6 in brackets); null when absent, an error when malformed.</summary>
-    private static DnsEndPoint? ParseEndpoint(string? text, string at, List<string> errors)
+    internal static DnsEndPoint? ParseEndpoint(string? text, string at, List<string> errors)
     {
         if (text is null)
         {

@@ -11,7 +11,7 @@ public static class LocationStage
         services.AddValidatedOptions<LocatorOptions>(LocatorOptions.Section);
         services.AddValidatedOptions<BackendCookieOptions>(BackendCookieOptions.Section);
         services.AddSingleton<DirectoryFileSource>();
-        services.AddSingleton<IMailboxLocator, DirectoryFileLocator>();
+        services.AddLocatorStore(builder.Configuration);
         services.AddSingleton<MailboxLocationCache>();
         services.AddSingleton<BackendCookie>();
         return builder;

@@ -31,11 +31,13 @@ internal sealed class ProtocolLogWriter
     private readonly GatewayMetrics _metrics;
     private readonly IOptionsMonitor<ProtocolLogOptions> _options;
     private readonly IMailboxLocator _locator;
+    private readonly ILocatorStore _store;
     private readonly string _node;
     private readonly string? _site;
 
-    public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, IOptions<GatewayOptions> gateway)
+    public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, ILocatorStore store, IOptions<GatewayOptions> gateway)
     {
+        _store = store;
         _logger = logs.Logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, SourceContext);
         _metrics = metrics;
         _options = options;
@@ -107,6 +109,7 @@ internal sealed class ProtocolLogWriter
             Property("AnchorMailbox", plan?.Anchor?.Address),
             Property("RoutingHint", plan?.HintSource),
             Property("RoutingType", RoutingTypeOf(plan)),
+            Property("LocatorStore", plan?.Source == RouteSource.Locator ? _store.StoreName : null),
             Property("BackEndCookie", plan is null ? null : fromCookie ? "Hit" : plan.CookieEntries.Count > 0 ? "Miss" : null),
             Property("ProxyAction", action),
             Property("RoutingRule", plan?.Rule),

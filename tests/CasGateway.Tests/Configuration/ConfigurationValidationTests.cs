@@ -22,7 +22,15 @@ public sealed class ConfigurationValidationTests : IDisposable
         { "duration out of range", "\"Locator\": { \"Cache\": { \"TimeToLive\": \"2.00:00:00\" } }", "Gateway:Locator:Cache:TimeToLive = \"2.00:00:00\": must be between 00:00:00 and 1.00:00:00." },
         { "boolean as a word", "\"Authentication\": { \"BasicEnabled\": \"maybe\" }", "Gateway:Authentication:BasicEnabled = \"maybe\": not true or false." },
         { "quote in the realm", "\"Authentication\": { \"Realm\": \"bad\\\"realm\" }", "Gateway:Authentication:Realm = \"bad\"realm\": Realm must be 1-64 characters without quotes, backslashes or line breaks." },
-        { "unknown locator", "\"Locator\": { \"Kind\": \"Ldap\" }", "Gateway:Locator:Kind = \"Ldap\": must be one of File." },
+        { "unknown locator", "\"Locator\": { \"Kind\": \"ActiveDirectory\" }", "Gateway:Locator:Kind = \"ActiveDirectory\": must be one of File, Ldap, Sql." },
+        { "LDAP without servers", "\"Locator\": { \"Kind\": \"Ldap\" }", "Gateway:Locator:Ldap:Servers: required when Gateway:Locator:Kind is Ldap" },
+        { "LDAP without TLS", "\"Locator\": { \"Kind\": \"Ldap\", \"Ldap\": { \"Servers\": [ \"dc1.contoso.com:389\" ] } }", "Gateway:Locator:Ldap:Servers:0 = \"dc1.contoso.com:389\": must be ldaps://host[:port] or ldap://host[:port] (StartTLS)." },
+        { "LDAP without service password", "\"Locator\": { \"Kind\": \"Ldap\" }", "Gateway:Locator:Ldap:BindPassword: required (an empty password would be an anonymous bind)." },
+        { "LDAP filter without parentheses", "\"Locator\": { \"Kind\": \"Ldap\", \"Ldap\": { \"MailboxFilter\": \"objectClass=user\" } }", "Gateway:Locator:Ldap:MailboxFilter = \"objectClass=user\": not an LDAP filter in parentheses" },
+        { "LDAP server table URL", "\"Locator\": { \"Kind\": \"Ldap\", \"Ldap\": { \"MailboxServers\": { \"mbx1.contoso.com\": { \"BackendUrl\": \"mbx1:444\" } } } }", "Gateway:Locator:Ldap:MailboxServers:mbx1.contoso.com:BackendUrl = \"mbx1:444\": not an absolute http(s) URL." },
+        { "LDAP settings ignored for another kind", "\"Locator\": { \"Kind\": \"Sql\", \"Ldap\": { \"Servers\": [ ] } }", "Gateway:Locator:Sql:ConnectionString: required when Gateway:Locator:Kind is Sql" },
+        { "unknown SQL engine", "\"Locator\": { \"Sql\": { \"Provider\": \"Oracle\" } }", "Gateway:Locator:Sql:Provider = \"Oracle\": must be one of Sqlite, PostgreSql." },
+        { "SQLite without a file", "\"Locator\": { \"Kind\": \"Sql\", \"Sql\": { \"ConnectionString\": \"Cache=Shared\" } }", "Gateway:Locator:Sql:ConnectionString: the Sqlite connection string names no Data Source." },
         { "short signing key, masked", "\"Backend\": { \"Identity\": { \"SigningKey\": \"c2hvcnQ=\" } }", "Gateway:Backend:Identity:SigningKey = \"***\": must be base64 of at least 32 bytes." },
         { "missing signing key outside demo", "\"Demo\": { \"Enabled\": false }", "Gateway:Backend:Identity:SigningKey: required" },
         { "password shown masked", "\"Listeners\": { \"Certificates\": [ { \"Path\": \"c.pfx\", \"Password\": 42, \"HostNames\": \"x\" } ] }", "Gateway:Listeners:Certificates:0:HostNames = \"x\": expected a list (JSON array), found a single value." },
@@ -68,6 +76,19 @@ public sealed class ConfigurationValidationTests : IDisposable
         Assert.DoesNotContain("not-base64-secret", error, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
         Assert.Contains("\"***\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_kind_reports_all_of_its_missing_settings_at_once()
+    {
+        var (exit, _, error) = Validate("""{ "Gateway": { "Demo": { "Enabled": true }, "Locator": { "Kind": "Ldap", "Ldap": { "BindPassword": "hunter2", "ServerFilter": "(x" } } } }""");
+        Assert.Equal(2, exit);
+        Assert.Contains("Configuration has 4 problem(s):", error, StringComparison.Ordinal);
+        foreach (var key in (string[])["Ldap:Servers:", "Ldap:BindDn:", "Ldap:BaseDn:", "Ldap:ServerFilter = \"(x\""])
+        {
+            Assert.Contains("Gateway:Locator:" + key, error, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
     }
 
     [Fact]
