@@ -52,8 +52,8 @@ public sealed class TestGateway : IAsyncDisposable
     }
 
     /// <summary>Starts on a content root whose appsettings.json the test edits while the gateway runs.</summary>
-    public static Task<TestGateway> StartAsync(GatewaySettingsFile file, X509Certificate2 expectedCertificate)
-        => StartWithArgsAsync(["--contentRoot", file.Folder, "--environment", "Production"], expectedCertificate, null, null);
+    public static Task<TestGateway> StartAsync(GatewaySettingsFile file, X509Certificate2 expectedCertificate, Action<IServiceCollection>? services = null)
+        => StartWithArgsAsync(["--contentRoot", file.Folder, "--environment", "Production"], expectedCertificate, services, null);
 
     private static async Task<TestGateway> StartWithArgsAsync(
         List<string> args,

@@ -16,14 +16,7 @@ public static class HealthStage
     public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddValidatedOptions<HealthOptions>(HealthOptions.Section)
-            .Validate(o => o.Components.All(c => ServerComponents.TryParse(c.Key, out _)
-                    && c.Value.Keys.All(r => ServerComponents.TryParseName<StateRequester>(r, out _))),
-                $"{HealthOptions.Section}:Components: keys must be components ({string.Join(", ", ServerComponents.All)}), each holding requesters ({string.Join(", ", Enum.GetNames<StateRequester>())}).")
-            .Validate(o => o.AdminCertificateThumbprints.All(t => t.Length == 64 && t.All(char.IsAsciiHexDigit)),
-                $"{HealthOptions.Section}:AdminCertificateThumbprints must be SHA-256 thumbprints (64 hex digits).")
-            .Validate(o => o.ManagementAddress is null || ListenersStage.TryParseAddress(o.ManagementAddress, out _),
-                $"{HealthOptions.Section}:ManagementAddress must be Any, Loopback or an IP address.");
+        services.AddValidatedOptions<HealthOptions>(HealthOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ComponentStateStore>();
         services.AddSingleton<LongLivedRequestRegistry>();
