@@ -41,7 +41,8 @@ public sealed class MailDeployment : IAsyncDisposable
     public int BackendConnections => _forwarders.Sum(f => f.Accepted);
 
     public static async Task<MailDeployment> StartAsync(
-        DovecotPair dovecot, MailBackendTls backendTls = MailBackendTls.ImplicitTls, IDictionary<string, string?>? overrides = null)
+        DovecotPair dovecot, MailBackendTls backendTls = MailBackendTls.ImplicitTls, IDictionary<string, string?>? overrides = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var topology = await TestTopology.StartAsync();
         var forwarders = new List<TcpForwarder>();
@@ -78,7 +79,7 @@ public sealed class MailDeployment : IAsyncDisposable
         {
             settings[key] = value;
         }
-        var gateway = await TestGateway.StartAsync(topology, settings);
+        var gateway = await TestGateway.StartAsync(topology, settings, services);
         return new MailDeployment(dovecot, topology, gateway, forwarders, logPath);
     }
 

@@ -27,9 +27,10 @@ public abstract class MailDeploymentsPerTest(DovecotPair dovecot, ITestOutputHel
         }
     }
 
-    protected async Task<MailDeployment> StartDeploymentAsync(MailBackendTls backendTls, IDictionary<string, string?>? overrides = null)
+    protected async Task<MailDeployment> StartDeploymentAsync(
+        MailBackendTls backendTls, IDictionary<string, string?>? overrides = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
-        var deployment = await MailDeployment.StartAsync(dovecot, backendTls, overrides);
+        var deployment = await MailDeployment.StartAsync(dovecot, backendTls, overrides, services);
         _deployments.Add(deployment);
         return deployment;
     }
