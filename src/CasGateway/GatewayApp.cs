@@ -29,6 +29,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(reloads);
         builder.AddObservability();
         builder.Services.AddValidatedOptions<GatewayOptions>(GatewayOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.AddDemo();
         builder.AddListeners();
         builder.AddGatewayAuthentication();

@@ -15,7 +15,6 @@ public static class ForwardingStage
     {
         var services = builder.Services;
         services.AddValidatedOptions<BackendOptions>(BackendOptions.Section);
-        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<BackendRequestTransform>();
         services.AddSingleton<BackendResponseTransform>();
         services.AddSingleton<IProxyConfigProvider, MailboxServerConfigProvider>();

@@ -2,7 +2,6 @@ using CasGateway.Configuration;
 using CasGateway.Listeners;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace CasGateway.Health;
@@ -17,7 +16,6 @@ public static class HealthStage
     {
         var services = builder.Services;
         services.AddValidatedOptions<HealthOptions>(HealthOptions.Section);
-        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ComponentStateStore>();
         services.AddSingleton<LongLivedRequestRegistry>();
         services.AddSingleton<ClientConnectionRegistry>();
