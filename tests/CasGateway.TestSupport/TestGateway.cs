@@ -62,10 +62,20 @@ public sealed class TestGateway : IAsyncDisposable
         Action<WebApplicationBuilder>? configure)
     {
         var builder = GatewayApp.CreateBuilder([.. args]);
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, InProcessHostLifetime>();
         services?.Invoke(builder.Services);
         configure?.Invoke(builder);
         var app = GatewayApp.Build(builder);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // Whatever started (listeners, hosted services) stops with the host.
+            await app.DisposeAsync();
+            throw;
+        }
         var address = new Uri(app.Urls.First());
         return new TestGateway(app, address, expectedCertificate);
     }

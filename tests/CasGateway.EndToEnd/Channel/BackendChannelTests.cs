@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace CasGateway.EndToEnd.Channel;
 
 /// <summary>Issue 5: the pooled privileged channel and the identity the backend can trust.</summary>
+[Collection(Health.LoadSensitive.Name)]
 public sealed class BackendChannelTests(ITestOutputHelper output)
 {
     [Fact]

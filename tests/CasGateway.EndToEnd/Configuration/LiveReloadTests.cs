@@ -17,6 +17,7 @@ using Xunit.Abstractions;
 namespace CasGateway.EndToEnd.Configuration;
 
 /// <summary>Issue 11: admins edit appsettings and certificates while the gateway serves; nothing is dropped.</summary>
+[Collection(Health.LoadSensitive.Name)]
 public sealed class LiveReloadTests(ITestOutputHelper output)
 {
     /// <summary>

@@ -18,7 +18,7 @@ public sealed class ClientAddressTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _topology = await TestTopology.StartAsync();
 
-    public async Task DisposeAsync() => await _topology.DisposeAsync();
+    public Task DisposeAsync() => Cleanup.DisposeAllAsync(_topology);
 
     [Theory]
     [InlineData(2)]

@@ -79,7 +79,16 @@ public sealed class MailDeployment : IAsyncDisposable
         {
             settings[key] = value;
         }
-        var gateway = await TestGateway.StartAsync(topology, settings, services);
+        TestGateway gateway;
+        try
+        {
+            gateway = await TestGateway.StartAsync(topology, settings, services);
+        }
+        catch
+        {
+            await Cleanup.DisposeAllAsync([.. forwarders, topology]);
+            throw;
+        }
         return new MailDeployment(dovecot, topology, gateway, forwarders, logPath);
     }
 
@@ -161,12 +170,7 @@ public sealed class MailDeployment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Gateway.DisposeAsync();
-        foreach (var forwarder in _forwarders)
-        {
-            await forwarder.DisposeAsync();
-        }
-        await Topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync([Gateway, .. _forwarders, Topology]);
     }
 
     /// <summary>The complete JSON lines of the log (a line still being written is left for the next read).</summary>

@@ -23,8 +23,8 @@ public abstract class MailDeploymentsPerTest(DovecotPair dovecot, ITestOutputHel
         foreach (var deployment in _deployments)
         {
             deployment.WriteLogs(output);
-            await deployment.DisposeAsync();
         }
+        await TestSupport.Cleanup.DisposeAllAsync([.. _deployments]);
     }
 
     protected async Task<MailDeployment> StartDeploymentAsync(

@@ -22,9 +22,7 @@ public sealed class MetricsTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
     private async Task<HttpResponseMessage> SendAsync(string path, string user = "alice@contoso.com", string? cookie = null)

@@ -39,9 +39,7 @@ public sealed class FamilyDeployment : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
 }

@@ -17,7 +17,7 @@ public sealed class ScrapeEndpointTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _topology = await TestTopology.StartAsync();
 
-    public async Task DisposeAsync() => await _topology.DisposeAsync();
+    public Task DisposeAsync() => Cleanup.DisposeAllAsync(_topology);
 
     /// <summary>The in-process host with each request's remote address taken from a test header.</summary>
     private HttpClient Client(GatewayFactory factory) => factory
