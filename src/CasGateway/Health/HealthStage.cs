@@ -17,6 +17,7 @@ public static class HealthStage
         var services = builder.Services;
         services.AddValidatedOptions<HealthOptions>(HealthOptions.Section);
         services.AddSingleton<ComponentStateStore>();
+        services.AddHostedService<ComponentStateMetrics>();
         services.AddSingleton<LongLivedRequestRegistry>();
         services.AddSingleton<ClientConnectionRegistry>();
         services.AddSingleton<IClientListenerHook>(sp => sp.GetRequiredService<ClientConnectionRegistry>());
