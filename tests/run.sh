@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests use as real peers (Dovecot as IMAP/POP mailbox
-# servers, HAProxy as a PROXY-protocol balancer, OpenLDAP slapd and PostgreSQL 15 as directory stores), builds,
-# runs every test project, and ends with one line "N passed, N failed". Exits non-zero on any failure.
-# servers, Postfix as their SMTP transport, swaks, HAProxy as a PROXY-protocol balancer), builds, runs every test project, and ends with one line
-# "N passed, N failed". Exits non-zero on any failure.
+# servers, Postfix as their SMTP transport, swaks, HAProxy as a PROXY-protocol balancer, OpenLDAP slapd and PostgreSQL
+# 15 as directory stores, Redis, Chromium, promtool, kubectl), builds, runs every test project, and ends with one
+# line "N passed, N failed". Exits non-zero on any failure, on a test hung for 10 minutes (a dump is written), and
+# when the tests left a server process or a casgw-test-* folder behind (each is listed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,7 @@ command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
 # Headless Chromium and its driver for the browser sign-in tests (Selenium drives /usr/bin/chromedriver).
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-dejavu-core)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -39,11 +40,21 @@ fi
 ews_client=tests/CasGateway.EndToEnd/Autodiscover/ews-client
 command -v node >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 [ -d "$ews_client/node_modules/ews-javascript-api" ] || npm ci --prefix "$ews_client" --no-audit --no-fund >/dev/null
+# Servers the tests start as real peers; any left running after the run is a test that did not clean up.
+peers='dovecot|haproxy|slapd|postgres|redis-server|chromium|chrome|chromedriver|master'
+tmp="${TMPDIR:-/tmp}"
+leftovers() {
+  # This user's peer processes (postfix's "master" only with its own -c config), and test folders.
+  ps -u "$(id -u)" -o pid=,comm=,args= | awk -v peers="^($peers)\$" '$2 ~ peers && ($2 != "master" || /postfix/) { print "process " $1 ": " substr($0, index($0, $3)) }'
+  find "$tmp" -maxdepth 1 -name 'casgw-test-*' -printf 'folder %p\n' 2>/dev/null
+}
+before="$(leftovers | sort)"
 
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 status=0
 dotnet test CasGateway.sln --configuration Release \
+  --blame-hang-timeout 10m --blame-hang-dump-type mini \
   --logger "trx;LogFilePrefix=tests" --logger "console;verbosity=minimal" \
   --results-directory "$results" || status=$?
 
@@ -57,6 +68,13 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
+
+left="$(comm -13 <(printf '%s\n' "$before") <(leftovers | sort) | sed '/^$/d')"
+if [ -n "$left" ]; then
+  echo "The tests left these behind:"
+  echo "$left"
+  status=1
+fi
 
 echo "$passed passed, $failed failed"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then

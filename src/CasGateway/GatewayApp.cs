@@ -33,6 +33,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(reloads);
         builder.AddObservability();
         builder.Services.AddValidatedOptions<GatewayOptions>(GatewayOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.AddDemo();
         builder.AddListeners();
         builder.AddGatewayAuthentication();
@@ -51,19 +52,29 @@ public static class GatewayApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
-        app.Services.GetRequiredService<ConfigurationReloadLog>().Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Configuration"));
-        app.UseGatewayRequest();
-        app.UseClientAddresses();
-        app.UseProtocolLog();
-        app.UseHealth();
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.UseThrottling();
-        app.UseAutodiscover();
-        app.MapBrowserSignIn();
-        app.MapMailboxRoutes();
-        app.MapExplain();
-        app.MapMetrics();
-        return app;
+        try
+        {
+            app.Services.GetRequiredService<ConfigurationReloadLog>().Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Configuration"));
+            app.UseGatewayRequest();
+            app.UseClientAddresses();
+            app.UseProtocolLog();
+            app.UseHealth();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.UseThrottling();
+            app.UseAutodiscover();
+            app.MapBrowserSignIn();
+            app.MapMailboxRoutes();
+            app.MapExplain();
+            app.MapMetrics();
+            return app;
+        }
+        catch
+        {
+            // E.g. a directory that does not load when the routes first ask for servers: whatever the host already
+            // created (file watchers, loggers) stops with it, so a caller that goes on (explain, tests) keeps no leftovers.
+            ((IDisposable)app).Dispose();
+            throw;
+        }
     }
 }

@@ -57,11 +57,6 @@ public static class AuthenticationStage
             authentication.AddMicrosoftIdentityWebApi(azureAd, JwtBearerDefaults.AuthenticationScheme);
             schemes.Add(JwtBearerDefaults.AuthenticationScheme);
         }
-        if (schemes.Count == 0)
-        {
-            throw new InvalidOperationException(
-                $"{GatewayAuthenticationOptions.Section}:BasicEnabled is false and AzureAd:ClientId is not set: no client could authenticate.");
-        }
         var policy = new AuthorizationPolicyBuilder([.. schemes]).RequireAuthenticatedUser().Build();
         services.AddAuthorizationBuilder()
             .AddPolicy(MailboxPolicy, policy)

@@ -14,10 +14,7 @@ public static class ForwardingStage
     public static WebApplicationBuilder AddForwarding(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddValidatedOptions<BackendOptions>(BackendOptions.Section)
-            .Validate(o => IsKey(o.Identity.SigningKey),
-                $"{BackendOptions.Section}:Identity:SigningKey must be a base64 key of at least 32 bytes.");
-        services.AddSingleton(TimeProvider.System);
+        services.AddValidatedOptions<BackendOptions>(BackendOptions.Section);
         services.AddSingleton<BackendRequestTransform>();
         services.AddSingleton<BackendResponseTransform>();
         services.AddSingleton<IProxyConfigProvider, MailboxServerConfigProvider>();
@@ -44,11 +41,5 @@ public static class ForwardingStage
             pipeline.UsePassiveHealthChecks();
         });
         return app;
-    }
-
-    private static bool IsKey(string text)
-    {
-        var buffer = new byte[text.Length];
-        return Convert.TryFromBase64String(text, buffer, out var length) && length >= 32;
     }
 }

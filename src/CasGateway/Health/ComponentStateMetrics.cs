@@ -2,25 +2,32 @@ using CasGateway.Observability;
 
 namespace CasGateway.Health;
 
-/// <summary>Keeps the <c>casgateway.component.state</c> gauge equal to every component's effective state.</summary>
-internal static class ComponentStateMetrics
+/// <summary>Feeds <c>casgateway.component.state</c>: every component's effective state, at start and on each change.</summary>
+internal sealed class ComponentStateMetrics(ComponentStateStore store, GatewayMetrics metrics) : IHostedService
 {
-    public static void Follow(ComponentStateStore store, GatewayMetrics metrics)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        void Report()
-        {
-            foreach (var component in Enum.GetValues<ServerComponent>())
-            {
-                metrics.SetComponentState(component.ToString(), store.EffectiveState(component) switch
-                {
-                    ComponentState.Active => ComponentHealth.Active,
-                    ComponentState.Draining => ComponentHealth.Draining,
-                    _ => ComponentHealth.Inactive,
-                });
-            }
-        }
+        store.Changed += Publish;
+        Publish();
+        return Task.CompletedTask;
+    }
 
-        Report();
-        store.Changed += Report;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        store.Changed -= Publish;
+        return Task.CompletedTask;
+    }
+
+    private void Publish()
+    {
+        foreach (var component in ServerComponents.All)
+        {
+            metrics.SetComponentState(component.ToString(), store.EffectiveState(component) switch
+            {
+                ComponentState.Active => ComponentHealth.Active,
+                ComponentState.Draining => ComponentHealth.Draining,
+                _ => ComponentHealth.Inactive,
+            });
+        }
     }
 }

@@ -6,8 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace CasGateway.Health;
 
-/// <summary>The locator answers a lookup (an unknown mailbox is a fine answer) within the probe timeout.</summary>
-public sealed class LocatorHealthCheck(IMailboxLocator locator, ILocatorStore store, IOptions<HealthOptions> options) : IHealthCheck
+/// <summary>
+/// The locator's store answers a lookup (an unknown mailbox is a fine answer) within the probe timeout. It asks the
+/// store itself, not the cache: a cached "no such mailbox" would hide a store that stopped answering.
+/// </summary>
+public sealed class LocatorHealthCheck([FromKeyedServices(LocationStage.StoreKey)] IMailboxLocator locator, ILocatorStore store, IOptions<HealthOptions> options) : IHealthCheck
 {
     private static readonly AnchorMailbox Probe = AnchorMailbox.ForSmtp("healthcheck-probe@casgateway.invalid");
 

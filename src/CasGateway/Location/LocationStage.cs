@@ -4,7 +4,13 @@ namespace CasGateway.Location;
 
 public static class LocationStage
 {
-    /// <summary>The locator chosen by <c>Gateway:Locator:Kind</c>, its cache, and the backend cookie.</summary>
+    /// <summary>
+    /// The key of the store behind the cache: only <see cref="MailboxLocationCache"/> (and the locator health check,
+    /// which probes the store itself) ask for it; everyone else gets the cache as <see cref="IMailboxLocator"/>.
+    /// </summary>
+    public const string StoreKey = "store";
+
+    /// <summary>The store chosen by <c>Gateway:Locator:Kind</c>, the cache in front of it, and the backend cookie.</summary>
     public static WebApplicationBuilder AddLocation(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -13,6 +19,7 @@ public static class LocationStage
         services.AddSingleton<DirectoryFileSource>();
         services.AddLocatorStore(builder.Configuration);
         services.AddSingleton<MailboxLocationCache>();
+        services.AddSingleton<IMailboxLocator>(sp => sp.GetRequiredService<MailboxLocationCache>());
         services.AddSingleton<BackendCookie>();
         return builder;
     }

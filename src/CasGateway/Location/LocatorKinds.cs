@@ -17,7 +17,10 @@ public static class LocatorKinds
     /// <summary>The key under which the chosen store's <see cref="ICredentialValidator"/> is registered.</summary>
     public const string CredentialValidatorKey = "directory";
 
-    /// <summary>Registers the store as the <see cref="IMailboxLocator"/> behind the location cache, and its validator.</summary>
+    /// <summary>
+    /// Registers the store under <see cref="LocationStage.StoreKey"/>: only the location cache asks it; every other
+    /// caller gets the cache as <see cref="IMailboxLocator"/>. Also registers the store's credential validator.
+    /// </summary>
     public static void AddLocatorStore(this IServiceCollection services, IConfiguration configuration)
     {
         switch (configuration[$"{LocatorOptions.Section}:Kind"] ?? File)
@@ -26,20 +29,20 @@ public static class LocatorKinds
                 services.AddSingleton<LdapServerPool>();
                 services.AddSingleton<LdapDirectory>();
                 services.AddSingleton<LdapMailboxLocator>();
-                services.AddSingleton<IMailboxLocator>(sp => sp.GetRequiredService<LdapMailboxLocator>());
+                services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<LdapMailboxLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<LdapMailboxLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, LdapCredentialValidator>(CredentialValidatorKey);
                 break;
             case var kind when string.Equals(kind, Sql, StringComparison.OrdinalIgnoreCase):
                 services.AddSingleton<SqlDirectory>();
                 services.AddSingleton<SqlMailboxLocator>();
-                services.AddSingleton<IMailboxLocator>(sp => sp.GetRequiredService<SqlMailboxLocator>());
+                services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<SqlMailboxLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<SqlMailboxLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, SqlCredentialValidator>(CredentialValidatorKey);
                 break;
             default:
                 services.AddSingleton<DirectoryFileLocator>();
-                services.AddSingleton<IMailboxLocator>(sp => sp.GetRequiredService<DirectoryFileLocator>());
+                services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<DirectoryFileLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<DirectoryFileLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, DirectoryCredentialValidator>(CredentialValidatorKey);
                 break;

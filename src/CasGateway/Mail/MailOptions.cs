@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace CasGateway.Mail;
 
 /// <summary><c>Gateway:Mail</c>: the IMAP, POP3 and SMTP front doors and how the gateway logs in to mailbox servers.</summary>
-public sealed class MailOptions : IValidatableObject
+public sealed class MailOptions
 {
     public const string Section = "Gateway:Mail";
 
@@ -57,24 +57,6 @@ public sealed class MailOptions : IValidatableObject
     [Required]
     [ValidateObjectMembers]
     public MailBackendOptions Backend { get; set; } = new();
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        foreach (var domain in Smtp.AcceptedDomains.Where(d => Uri.CheckHostName(d) != UriHostNameType.Dns))
-        {
-            yield return new ValidationResult($"{Section}:Smtp:AcceptedDomains: '{domain}' is not a domain name such as contoso.com.", [nameof(Smtp)]);
-        }
-        if (!Imap.Enabled && !Pop.Enabled)
-        {
-            yield break;
-        }
-        if (string.IsNullOrEmpty(Backend.MasterUser) || string.IsNullOrEmpty(Backend.MasterPassword))
-        {
-            yield return new ValidationResult(
-                $"{Section}:Backend:MasterUser and MasterPassword are required when an IMAP or POP3 listener is enabled.",
-                [nameof(Backend)]);
-        }
-    }
 }
 
 /// <summary>The listeners of one protocol. A port of 0 picks a free port; no port disables that listener.</summary>

@@ -29,9 +29,18 @@ public sealed class DovecotPair : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        foreach (var name in new[] { "mbx1.contoso.com", "mbx2.contoso.com" })
+        try
         {
-            _servers.Add(await DovecotServer.StartAsync(name, Path.Combine(_folder, name.Split('.')[0]), Users, MasterPassword, _lmtp));
+            foreach (var name in new[] { "mbx1.contoso.com", "mbx2.contoso.com" })
+            {
+                _servers.Add(await DovecotServer.StartAsync(name, Path.Combine(_folder, name.Split('.')[0]), Users, MasterPassword, _lmtp));
+            }
+        }
+        catch
+        {
+            // The first server is stopped if the second cannot start.
+            await DisposeAsync();
+            throw;
         }
     }
 

@@ -65,13 +65,22 @@ public sealed class DovecotServer : IAsyncDisposable
         var certificate = CertificateFiles.CreateSelfSigned("localhost", ["localhost"]);
         var server = new DovecotServer(name, folder, masterPassword, certificate);
         await server.WriteFilesAsync(doveadm, users, lmtp);
-        var (exit, output) = await RunAsync(dovecot, "-c", server._configPath);
-        if (exit != 0)
+        try
         {
-            throw new InvalidOperationException($"'dovecot -c {server._configPath}' failed ({exit}): {output}\n{server.ReadLog()}");
+            var (exit, output) = await RunAsync(dovecot, "-c", server._configPath);
+            if (exit != 0)
+            {
+                throw new InvalidOperationException($"'dovecot -c {server._configPath}' failed ({exit}): {output}\n{server.ReadLog()}");
+            }
+            await server.WaitUntilReadyAsync();
+            return server;
         }
-        await server.WaitUntilReadyAsync();
-        return server;
+        catch
+        {
+            // A Dovecot that started but never became ready (or half started) is stopped, not left running.
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The whole log so far (readable while Dovecot writes it).</summary>
@@ -107,6 +116,20 @@ public sealed class DovecotServer : IAsyncDisposable
         for (var i = 0; i < 100 && pid > 0 && Directory.Exists($"/proc/{pid}"); i++)
         {
             await Task.Delay(50);
+        }
+        if (pid > 0 && Directory.Exists($"/proc/{pid}"))
+        {
+            // doveadm could not stop it (e.g. it never became ready): end the master and its children.
+            try
+            {
+                using var master = Process.GetProcessById(pid);
+                master.Kill(entireProcessTree: true);
+                await master.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+            }
+            catch (ArgumentException)
+            {
+                // Exited meanwhile.
+            }
         }
         Certificate.Dispose();
     }

@@ -49,7 +49,8 @@ public sealed class MailDeployment : IAsyncDisposable
     /// </summary>
     public static async Task<MailDeployment> StartAsync(
         DovecotPair dovecot, MailBackendTls backendTls = MailBackendTls.ImplicitTls, IDictionary<string, string?>? overrides = null,
-        IReadOnlyDictionary<string, int?>? smtpPorts = null)
+        IReadOnlyDictionary<string, int?>? smtpPorts = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var topology = await TestTopology.StartAsync();
         var forwarders = new List<(TcpForwarder Forwarder, bool Smtp)>();
@@ -107,7 +108,16 @@ public sealed class MailDeployment : IAsyncDisposable
         {
             settings[key] = value;
         }
-        var gateway = await TestGateway.StartAsync(topology, settings);
+        TestGateway gateway;
+        try
+        {
+            gateway = await TestGateway.StartAsync(topology, settings, services);
+        }
+        catch
+        {
+            await Cleanup.DisposeAllAsync([.. forwarders.Select(f => f.Forwarder), topology]);
+            throw;
+        }
         return new MailDeployment(dovecot, topology, gateway, forwarders, logPath);
     }
 
@@ -189,12 +199,7 @@ public sealed class MailDeployment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Gateway.DisposeAsync();
-        foreach (var (forwarder, _) in _forwarders)
-        {
-            await forwarder.DisposeAsync();
-        }
-        await Topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync([Gateway, .. _forwarders.Select(f => f.Forwarder), Topology]);
     }
 
     /// <summary>The complete JSON lines of the log (a line still being written is left for the next read).</summary>

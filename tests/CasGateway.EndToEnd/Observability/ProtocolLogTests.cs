@@ -24,9 +24,9 @@ public sealed class ProtocolLogTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await StopGatewayAsync();
-        await _topology.DisposeAsync();
+        var gateway = _gateway;
+        _gateway = null;
+        await Cleanup.DisposeAllAsync(_client, gateway, _topology);
     }
 
     private async Task StartGatewayAsync(Dictionary<string, string?> settings)

@@ -70,11 +70,7 @@ public sealed class SiteVersionDeployment : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _a.Dispose();
-        _b.Dispose();
-        await _siteA.DisposeAsync();
-        await _siteB.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_a, _b, _siteA, _siteB, _topology);
     }
 
 }

@@ -39,6 +39,15 @@ public sealed class ConfigurationValidationTests : IDisposable
         { "unknown family in a site URL", "\"Routing\": { \"Sites\": { \"Paris\": { \"ExternalUrls\": { \"Smtp\": \"https://x/\" } } } }", "Gateway:Routing:Sites:Paris:ExternalUrls:Smtp: 'Smtp' is not one of Owa, Ecp, Ews, ActiveSync, Mapi, Rpc, Autodiscover, Oab, PowerShell." },
         { "health path without slash", "\"Backend\": { \"Health\": { \"ActivePath\": \"healthcheck.htm\" }, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:Health:ActivePath = \"healthcheck.htm\": ActivePath must start with '/'." },
         { "retries out of range", "\"Backend\": { \"Retry\": { \"MaxRetries\": 9 }, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:Retry:MaxRetries = \"9\": must be between 0 and 5." },
+        { "listener address that is no address", "\"Listeners\": { \"Address\": \"nowhere\" }", "Gateway:Listeners:Address = \"nowhere\": must be Any, Loopback or an IP address" },
+        { "scrape network that is no network", "\"Telemetry\": { \"ScrapeAllowedNetworks\": [ \"10.0.0.0/8\", \"10.0.0.0/33\" ] }", "Gateway:Telemetry:ScrapeAllowedNetworks:1 = \"10.0.0.0/33\": must be a network in CIDR form (e.g. 10.0.0.0/8)." },
+        { "trusted proxy that is no address", "\"Listeners\": { \"TrustedProxies\": [ \"proxy.contoso.com\" ] }", "Gateway:Listeners:TrustedProxies:0 = \"proxy.contoso.com\": must be an IP address or a CIDR network" },
+        { "PROXY header timeout too long", "\"Listeners\": { \"ProxyProtocol\": { \"HeaderTimeout\": \"00:05:00\" } }", "Gateway:Listeners:ProxyProtocol:HeaderTimeout = \"00:05:00\": must be between 00:00:00.1 and 00:01:00." },
+        { "admin thumbprint too short", "\"Health\": { \"AdminCertificateThumbprints\": [ \"ABCD\" ] }", "Gateway:Health:AdminCertificateThumbprints:0 = \"ABCD\": must be a SHA-256 thumbprint (64 hex digits)." },
+        { "unknown component", "\"Health\": { \"Components\": { \"Webmail\": { \"Maintenance\": \"Inactive\" } } }", "Gateway:Health:Components:Webmail: not a component" },
+        { "mail listener without master login", "\"Mail\": { \"Imap\": { \"ImplicitTlsPort\": 993 } }", "Gateway:Mail:Backend:MasterPassword: required when an IMAP or POP3 listener is enabled." },
+        { "OTLP endpoint not http", "\"Telemetry\": { \"OtlpEndpoint\": \"ftp://collector/\" }", "Gateway:Telemetry:OtlpEndpoint = \"ftp://collector/\": must be an absolute http(s) URL" },
+        { "no way to authenticate", "\"Authentication\": { \"BasicEnabled\": false }", "Gateway:Authentication:BasicEnabled = \"false\": with AzureAd:ClientId unset no client could authenticate" },
         { "legacy namespace not a URL", "\"Routing\": { \"LegacyNamespace\": \"legacy.contoso.com\" }", "Gateway:Routing:LegacyNamespace = \"legacy.contoso.com\": must be an absolute http(s) URL." },
     };
 
@@ -67,6 +76,19 @@ public sealed class ConfigurationValidationTests : IDisposable
         Assert.Contains("Gateway:Authentication:BasicEnabled", error, StringComparison.Ordinal);
         Assert.Contains("Gateway:Backend:ConnectTimeout", error, StringComparison.Ordinal);
         Assert.Contains("ReverseProxy:Routes:r:Metadata:Family = \"Gopher\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_value_that_does_not_convert_is_reported_once_and_the_section_rules_still_run()
+    {
+        var (exit, _, error) = Validate("""
+            { "Gateway": { "Demo": { "Enabled": true },
+              "Listeners": { "Address": "nowhere", "HttpsPort": "many" } } }
+            """);
+        Assert.Equal(2, exit);
+        Assert.Contains("Configuration has 2 problem(s):", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Listeners:HttpsPort = \"many\": not a whole number.", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Listeners:Address = \"nowhere\": must be Any, Loopback or an IP address", error, StringComparison.Ordinal);
     }
 
     [Fact]
