@@ -56,6 +56,8 @@ public sealed class ExplainAgreementDeployment : IAsyncLifetime
         settings["Gateway:Routing:Sites:Site2:ExternalUrls:Owa"] = "https://mail.paris.contoso.com/owa";
         settings["Gateway:Routing:LegacyNamespace"] = "https://legacy.contoso.com";
         settings["Gateway:Health:AdminUsers:0"] = "alice@contoso.com";
+        // These rows check the proxy path's plan; the Autodiscover answers the gateway gives itself are tested on their own.
+        settings["Gateway:Autodiscover:Enabled"] = "false";
         // A second OWA route for one host only, ahead of the appsettings routes.
         settings["ReverseProxy:Routes:owa-partner:Order"] = "-1";
         settings["ReverseProxy:Routes:owa-partner:Match:Path"] = "/owa/{**rest}";
