@@ -9,6 +9,7 @@ using CasGateway.Mail;
 using CasGateway.Observability;
 using CasGateway.Routing;
 using CasGateway.Scale;
+using CasGateway.Sip;
 using CasGateway.Throttling;
 
 namespace CasGateway.Configuration;
@@ -35,6 +36,7 @@ public static class GatewayConfiguration
         new(TelemetryOptions.Section, typeof(TelemetryOptions)),
         new(HealthOptions.Section, typeof(HealthOptions)),
         new(MailOptions.Section, typeof(MailOptions)),
+        new(SipOptions.Section, typeof(SipOptions)),
         new(KeyRingOptions.Section, typeof(KeyRingOptions)),
         new(RedisOptions.Section, typeof(RedisOptions)),
         new(ThrottlingOptions.Section, typeof(ThrottlingOptions)),

@@ -21,6 +21,7 @@ public enum ServerComponent
     PowerShell,
     Imap,
     Pop,
+    UmCallRouter,
 }
 
 /// <summary>A component's state as one requester sees it; the effective state is the worst of them.</summary>
