@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests use as real peers (Dovecot as IMAP/POP mailbox
-# servers, HAProxy as a PROXY-protocol balancer), builds, runs every test project, and ends with one line
+# servers, HAProxy as a PROXY-protocol balancer, SIPp as a VoIP gateway), builds, runs every test project, and ends with one line
 # "N passed, N failed". Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
+command -v sipp >/dev/null 2>&1 || packages+=(sip-tester)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

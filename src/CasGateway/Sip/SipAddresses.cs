@@ -27,8 +27,11 @@ internal static class SipAddresses
         return [.. found.Distinct().Take(MaxCandidates)];
     }
 
-    /// <summary>The user (number or name) of the Request-URI, as dialled: what a pilot number is compared with.</summary>
-    public static string? DialledUser(string requestUri) => Parse(requestUri) is { } uri ? uri.User : null;
+    /// <summary>
+    /// The user (number or name) of the Request-URI, as dialled (a telephone number without visual separators): what a
+    /// pilot number is compared with.
+    /// </summary>
+    public static string? DialledUser(string requestUri) => Parse(requestUri) is { } uri ? (uri.Phone ? StripVisualSeparators(uri.User) : uri.User) : null;
 
     private static void AddFrom(string text, List<VoiceAddress> found)
     {

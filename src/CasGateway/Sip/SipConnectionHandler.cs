@@ -12,11 +12,12 @@ namespace CasGateway.Sip;
 /// <summary>
 /// Kestrel's entry point for SIP over TCP and TLS: frames requests by their <c>Content-Length</c>, answers each in
 /// order, answers a CRLF keep-alive (RFC 5626) with CRLF, and closes the connection after a message it could not
-/// frame or a refused peer. A non-peer gets at most one message read (within a few seconds) and a <c>403</c>.
+/// frame. A non-peer's requests get <c>403</c> (its ACKs absorbed) for a few messages or seconds, then the connection closes.
 /// </summary>
 internal sealed class SipConnectionHandler(SipService service, IOptionsMonitor<SipOptions> options) : ConnectionHandler
 {
     private static readonly TimeSpan NonPeerTimeout = TimeSpan.FromSeconds(5);
+    private const int MaxNonPeerMessages = 4;
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
@@ -33,13 +34,21 @@ internal sealed class SipConnectionHandler(SipService service, IOptionsMonitor<S
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing);
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
+        var refused = 0;
+        if (!allowed)
+        {
+            stop.CancelAfter(NonPeerTimeout);
+        }
         try
         {
             while (true)
             {
                 var settings = options.CurrentValue;
                 var limits = SipLimits.From(settings);
-                stop.CancelAfter(allowed ? settings.IdleTimeout : NonPeerTimeout);
+                if (allowed)
+                {
+                    stop.CancelAfter(settings.IdleTimeout);
+                }
                 var read = await input.ReadAsync(stop.Token);
                 var buffer = read.Buffer;
                 var (consumed, reply) = await NextAsync(buffer, limits, transport, peer, allowed, read.IsCompleted, stop.Token);
@@ -55,7 +64,11 @@ internal sealed class SipConnectionHandler(SipService service, IOptionsMonitor<S
                 {
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
-                if (reply.Close || (read.IsCompleted && consumed is null))
+                if (!allowed && consumed is not null)
+                {
+                    refused++;
+                }
+                if (reply.Close || (read.IsCompleted && consumed is null) || refused >= MaxNonPeerMessages)
                 {
                     return;
                 }

@@ -28,7 +28,8 @@ internal sealed partial class SipService(SipRouter router, SipMetrics metrics, I
             metrics.PeerRefused(transport);
             var answer = stream && request.CanAnswer && request.Method != "ACK";
             LogNotPeer(logger, peerText, transport, request.Method, answer ? "403 Forbidden" : "dropped");
-            return new SipReply(answer ? SipResponse.Build(request, new SipAnswer(403, "Forbidden"), transport, peer) : null, Close: true);
+            // A stream stays open briefly so the peer's ACK for the 403 is absorbed (the handler bounds how long and how much).
+            return new SipReply(answer ? SipResponse.Build(request, new SipAnswer(403, "Forbidden"), transport, peer) : null, Close: false);
         }
         if (parsed.Status is SipParseStatus.Malformed or SipParseStatus.TooLarge)
         {
