@@ -39,7 +39,17 @@ internal sealed partial class SipService(SipRouter router, SipMetrics metrics, I
             LogMalformed(logger, peerText, transport, request.Method, parsed.Error, answer ? refusal.Status : 0);
             return new SipReply(answer ? SipResponse.Build(request, refusal, transport, peer) : null, Close: stream);
         }
-        var reply = await router.AnswerAsync(request, transport, cancellationToken);
+        SipAnswer? reply;
+        try
+        {
+            reply = await router.AnswerAsync(request, transport, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A fault of ours or of the store, never the caller's: answered, logged, and the listener goes on.
+            LogFailed(logger, ex, request.Method, peerText);
+            reply = request.Method == "ACK" ? null : new SipAnswer(500, "Server Internal Error") { Detail = ex.GetType().Name };
+        }
         metrics.Request(request.Method, transport, reply?.Status ?? 0);
         var level = reply is null || reply.Status < 400 || reply.Status is 404 or 405 or 481 ? LogLevel.Information : LogLevel.Warning;
         LogRequest(logger, level, request.Method, peerText, transport, request.First("Call-ID"), reply?.Called, reply?.Mailbox, reply?.Server,
@@ -71,6 +81,9 @@ internal sealed partial class SipService(SipRouter router, SipMetrics metrics, I
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SIP {Method} from {Peer} over {Transport}: refused ({Error}), answered {Status} (0: dropped)")]
     private static partial void LogMalformed(ILogger logger, string peer, SipTransport transport, string method, string? error, int status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SIP {Method} from {Peer}: the router failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string method, string peer);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "SIP response from {Peer} over {Transport} ignored (the router sends no requests)")]
     private static partial void LogResponseIgnored(ILogger logger, string peer, SipTransport transport);

@@ -292,11 +292,17 @@ public sealed class SipCallRouterTests(SipFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
-    public async Task Refusals_and_answers_are_counted()
+    public async Task Answers_and_refusals_are_counted()
     {
         using var http = fixture.Gateway.CreateClient();
-        await RawSip.UdpAsync(Udp, RawSip.Request("OPTIONS", "sip:127.0.0.1", "UDP"), Answer);
-        var text = await http.GetStringAsync("/metrics");
-        Assert.Contains("casgateway_sip_requests", text);
+        Assert.NotNull(await RawSip.UdpAsync(Udp, RawSip.Request("OPTIONS", "sip:127.0.0.1", "UDP"), Answer));
+        await using (var stranger = await RawSip.ConnectAsync(Tcp, localAddress: "127.0.0.3"))
+        {
+            await stranger.SendAsync(RawSip.Request("OPTIONS", "sip:127.0.0.1", "TCP"));
+            Assert.StartsWith("SIP/2.0 403 ", await stranger.ReadResponseAsync());
+        }
+        var scrape = PrometheusText.Parse(await http.GetStringAsync("/metrics"));
+        Assert.True(scrape.Sum("casgateway_sip_requests_total", ("method", "OPTIONS"), ("transport", "udp"), ("status", "200")) >= 1, scrape.Text);
+        Assert.True(scrape.Sum("casgateway_sip_peer_refusals_total", ("transport", "tcp")) >= 1, scrape.Text);
     }
 }

@@ -12,11 +12,14 @@ public sealed class SipParserPropertyTests
     private static readonly SipLimits Limits = new(8192, 64, 2048);
 
     private static readonly string[] Names =
-        ["Via", "v", "From", "f", "To", "t", "Call-ID", "i", "CSeq", "Contact", "m", "Max-Forwards", "Content-Length", "l", "Diversion", "History-Info", "X-Junk", "Bad Name", ""];
+        ["Via", "v", "From", "f", "Diversion", "History-Info", "Diversion", "To", "t", "Call-ID", "i", "CSeq", "Contact", "m", "Max-Forwards", "Content-Length", "l", "Diversion", "History-Info", "X-Junk", "Bad Name", ""];
 
     private static readonly string[] Pieces =
         ["sip:4501@127.0.0.1", "<sip:alice@contoso.com>;tag=1", "1 INVITE", "70", "0", "12", "-1", "99999999", "SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK1",
-         "\"quoted, name\" <tel:+1-425>", "\0", "\r", "\n", "\u00e9", "\t", " ", ",", ";", "<", ">", "%00"];
+         "\"quoted, name\" <tel:+1-425>", "<sip:+1425;user=phone@h>;index=1", "sip:4501@h;user=phone", "<sips:a@[::1]:5061>", "tel:", "sip:@", "<", "\0", "\r", "\n", "\u00e9", "\t", " ", ",", ";", "<", ">", "%00"];
+
+    private static readonly string[] Uris =
+        ["tel:+1-425-555-4501", "sip:alice@contoso.com", "sips:x@[::1]:5061;transport=tls", "<garbage>", "sip:+1(425)@h;user=phone", "tel:;x", "sip:a@b@c", "x"];
 
     [Fact]
     public void Random_messages_never_crash_the_parser_and_what_it_accepts_is_answerable()
@@ -38,6 +41,9 @@ public sealed class SipParserPropertyTests
                 var response = SipResponse.Build(result.Request, new SipAnswer(302, "Moved Temporarily") { Contact = "<sip:1@h>" }, SipTransport.Udp,
                     new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5060));
                 var text = Encoding.UTF8.GetString(response);
+                // The called-party reader takes the same hostile input: it may find nothing, but never throws or over-reaches.
+                Assert.InRange(SipAddresses.CalledParties(result.Request).Count, 0, SipAddresses.MaxCandidates);
+                _ = SipAddresses.DialledUser(result.Request.RequestUri);
                 Assert.EndsWith("Content-Length: 0\r\n\r\n", text);
                 Assert.DoesNotContain("\r\n\r\n", text[..^4]);
             }
@@ -73,7 +79,12 @@ public sealed class SipParserPropertyTests
     private static string RandomMessage(Random random)
     {
         var method = random.Next(6) switch { 0 => "OPTIONS", 1 => "ACK", 2 => "REGISTER", 3 => "IN VITE", _ => "INVITE" };
-        var text = new StringBuilder($"{method} sip:{random.Next(10000)}@127.0.0.1 SIP/2.0\r\n");
+        var uri = random.Next(4) switch
+        {
+            0 => Uris[random.Next(Uris.Length)],
+            _ => $"sip:{random.Next(10000)}@127.0.0.1",
+        };
+        var text = new StringBuilder($"{method} {uri} SIP/2.0\r\n");
         var valid = random.Next(3) > 0;
         if (valid)
         {
