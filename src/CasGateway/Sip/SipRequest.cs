@@ -19,8 +19,6 @@ internal sealed class SipRequest
 
     public IReadOnlyList<KeyValuePair<string, string>> Headers => _headers;
 
-    public int HeaderCount => _headers.Count;
-
     /// <summary>The headers a response must copy are all there (RFC 3261 §8.2.6.2), so even a refusal can be answered.</summary>
     public bool CanAnswer => First("Via") is not null && First("From") is not null && First("To") is not null
         && First("Call-ID") is not null && First("CSeq") is not null;

@@ -25,8 +25,6 @@ internal sealed partial class SipRouter(
     private (List<string> Entries, IReadOnlyList<IPNetwork> Networks) _peers = ([], []);
     private int _pilotTurn;
 
-    public SipLimits Limits => SipLimits.From(options.CurrentValue);
-
     /// <summary>Whether the address is one of the configured peers.</summary>
     public bool IsPeer(IPAddress address)
     {
