@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests use as real peers (Dovecot as IMAP/POP mailbox
 # servers, Postfix as their SMTP transport, swaks, HAProxy as a PROXY-protocol balancer, OpenLDAP slapd and PostgreSQL
-# 15 as directory stores, Redis, Chromium, promtool, kubectl), builds, runs every test project, and ends with one
+# 15 as directory stores, SIPp as a VoIP gateway, Redis, Chromium, promtool, kubectl), builds, runs every test project, and ends with one
 # line "N passed, N failed". Exits non-zero on any failure, on a test hung for 10 minutes (a dump is written), and
 # when the tests left a server process or a casgw-test-* folder behind (each is listed).
 set -euo pipefail
@@ -27,6 +27,7 @@ command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
 # Headless Chromium and its driver for the browser sign-in tests (Selenium drives /usr/bin/chromedriver).
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver fonts-dejavu-core)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+command -v sipp >/dev/null 2>&1 || packages+=(sip-tester)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

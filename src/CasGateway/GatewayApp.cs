@@ -12,6 +12,7 @@ using CasGateway.Observability;
 using CasGateway.Routing;
 using CasGateway.Mail;
 using CasGateway.Scale;
+using CasGateway.Sip;
 using CasGateway.Throttling;
 
 namespace CasGateway;
@@ -46,6 +47,7 @@ public static class GatewayApp
         builder.AddForwarding();
         builder.AddHealth();
         builder.AddMailProxies();
+        builder.AddSip();
         return builder;
     }
 

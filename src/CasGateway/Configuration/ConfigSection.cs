@@ -31,3 +31,19 @@ public sealed record ConfigSection<T>(string Path, IValidateOptions<T> Validator
 
     public override void RegisterValidator(IServiceCollection services) => services.AddSingleton(Validator);
 }
+
+/// <summary>
+/// The validator of an options class that states its cross-field rules as <see cref="System.ComponentModel.DataAnnotations.IValidatableObject"/>
+/// (each message names its key path), run through the same one validation path as every other section.
+/// </summary>
+public sealed class ValidatableOptionsValidator<T> : IValidateOptions<T>
+    where T : class, System.ComponentModel.DataAnnotations.IValidatableObject
+{
+    public ValidateOptionsResult Validate(string? name, T options)
+    {
+        var problems = options.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(options))
+            .Select(r => r.ErrorMessage ?? "invalid.")
+            .ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

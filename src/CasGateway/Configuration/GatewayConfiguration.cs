@@ -10,6 +10,7 @@ using CasGateway.Mail;
 using CasGateway.Observability;
 using CasGateway.Routing;
 using CasGateway.Scale;
+using CasGateway.Sip;
 using CasGateway.Throttling;
 
 namespace CasGateway.Configuration;
@@ -27,16 +28,17 @@ public static class GatewayConfiguration
         new ConfigSection<ListenerOptions>(ListenerOptions.Section, new ListenerOptionsValidator()),
         new ConfigSection<ClientAddressOptions>(ListenerOptions.Section, new ClientAddressOptionsValidator()),
         new(GatewayAuthenticationOptions.Section, typeof(GatewayAuthenticationOptions)),
-        new(GatewayAuthenticationOptions.Section, typeof(BrowserSignInOptions)),
+        new ConfigSection<BrowserSignInOptions>(GatewayAuthenticationOptions.Section, new ValidatableOptionsValidator<BrowserSignInOptions>()),
         new(LocatorOptions.Section, typeof(LocatorOptions)),
         new(BackendCookieOptions.Section, typeof(BackendCookieOptions)),
         new(SiteRoutingOptions.Section, typeof(SiteRoutingOptions)),
-        new(AutodiscoverOptions.Section, typeof(AutodiscoverOptions)),
+        new ConfigSection<AutodiscoverOptions>(AutodiscoverOptions.Section, new ValidatableOptionsValidator<AutodiscoverOptions>()),
         new ConfigSection<BackendOptions>(BackendOptions.Section, new BackendOptionsValidator()),
         new(ProtocolLogOptions.Section, typeof(ProtocolLogOptions)),
         new ConfigSection<TelemetryOptions>(TelemetryOptions.Section, new TelemetryOptionsValidator()),
         new ConfigSection<HealthOptions>(HealthOptions.Section, new HealthOptionsValidator()),
         new ConfigSection<MailOptions>(MailOptions.Section, new MailOptionsValidator()),
+        new ConfigSection<SipOptions>(SipOptions.Section, new ValidatableOptionsValidator<SipOptions>()),
         new(KeyRingOptions.Section, typeof(KeyRingOptions)),
         new(RedisOptions.Section, typeof(RedisOptions)),
         new(ThrottlingOptions.Section, typeof(ThrottlingOptions)),

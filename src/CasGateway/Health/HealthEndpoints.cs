@@ -12,7 +12,7 @@ public static class HealthEndpoints
 {
     /// <summary>
     /// The virtual directories Exchange-aware balancers probe, and their components; <c>imap</c>, <c>pop</c> and <c>smtp</c> let a
-    /// balancer in front of the mail listeners follow the same drain over HTTP.
+    /// balancer in front of the mail listeners follow the same drain over HTTP, and <c>um</c> the SIP call router's.
     /// </summary>
     public static readonly IReadOnlyList<(string VirtualDirectory, ServerComponent Component)> VirtualDirectories =
     [
@@ -28,6 +28,7 @@ public static class HealthEndpoints
         ("imap", ServerComponent.Imap),
         ("pop", ServerComponent.Pop),
         ("smtp", ServerComponent.Smtp),
+        ("um", ServerComponent.UmCallRouter),
     ];
 
     private static readonly HealthEndpointMetadata Probe = new(OnManagementPort: true);

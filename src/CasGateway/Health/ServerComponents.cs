@@ -24,6 +24,9 @@ public enum ServerComponent
 
     /// <summary>The SMTP front door (submission and inbound); Exchange's <c>FrontendTransport</c> is accepted as its name.</summary>
     Smtp,
+
+    /// <summary>The Unified Messaging call router (SIP redirector).</summary>
+    UmCallRouter,
 }
 
 /// <summary>A component's state as one requester sees it; the effective state is the worst of them.</summary>

@@ -41,6 +41,9 @@ internal sealed class ServerEntry
     /// <summary>SMTP backend endpoint, <c>host:port</c>; absent when the server takes no SMTP from the gateway.</summary>
     public string? SmtpEndpoint { get; set; }
 
+    /// <summary>Unified Messaging (SIP) endpoint calls are redirected to, <c>host:port</c>; absent when the server takes no calls.</summary>
+    public string? UmEndpoint { get; set; }
+
     public string? BackendUrl { get; set; }
 
     /// <summary>True for a client access front end of an older version (2010/2007).</summary>
@@ -82,6 +85,15 @@ internal sealed class MailboxEntry
 
     /// <summary>Hybrid: the mailbox lives in the cloud under this routing address (then no database).</summary>
     public string? CloudTargetAddress { get; set; }
+
+    /// <summary>The mailbox's Unified Messaging extension (digits), for calls to it.</summary>
+    public string? UmExtension { get; set; }
+
+    /// <summary>The mailbox's SIP address (<c>user@domain</c>, with or without <c>sip:</c>).</summary>
+    public string? SipAddress { get; set; }
+
+    /// <summary>The mailbox's E.164 phone number (<c>+</c> and digits).</summary>
+    public string? E164 { get; set; }
 }
 
 internal sealed class OfflineAddressBookEntry
