@@ -28,7 +28,7 @@ BUCKETS = [
     ("metrics", re.compile(r"Metrics|System\.Diagnostics\.Metrics|Histogram|Counter`1|GatewayMetrics")),
     ("backend cookie (Data Protection)", re.compile(r"DataProtection|BackendCookie")),
     ("identity header (HMAC)", re.compile(r"GatewayIdentityCodec|IdentityJsonContext")),
-    ("credential cache", re.compile(r"CachingCredentialValidator|BasicAuthenticationHandler")),
+    ("credential cache", re.compile(r"PasswordVerifier|PasswordSignIn|FailedLoginLimiter|InMemoryFailedLoginStore|BasicAuthenticationHandler")),
     ("body counting", re.compile(r"CasGateway!.*Counting")),
     ("circuit breaker (Polly)", re.compile(r"^Polly")),
     ("other CasGateway", re.compile(r"^CasGateway")),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -7,6 +8,37 @@ namespace CasGateway.EndToEnd;
 /// <summary>Opens a raw TLS connection with one protocol version and reports what was negotiated (None if refused).</summary>
 public static class TlsProbe
 {
+    /// <summary>
+    /// <c>openssl s_client</c> with one version flag (<c>-tls1</c>, <c>-tls1_1</c>) at security level 0, so the client
+    /// side offers versions the system policy forbids; returns the whole transcript (stdout and stderr).
+    /// </summary>
+    public static async Task<string> OpenSslHandshakeAsync(Uri address, string versionFlag, string host = "localhost")
+    {
+        using var process = Process.Start(new ProcessStartInfo("openssl")
+        {
+            ArgumentList = { "s_client", "-connect", $"{address.Host}:{address.Port}", "-servername", host, versionFlag, "-cipher", "DEFAULT@SECLEVEL=0" },
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+        return await output + await error;
+    }
+
     public static async Task<SslProtocols> HandshakeAsync(Uri address, SslProtocols protocol, string host = "localhost")
     {
         using var tcp = new TcpClient();

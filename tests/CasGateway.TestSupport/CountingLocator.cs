@@ -39,12 +39,15 @@ public sealed class CountingLocator(IMailboxLocator inner) : IMailboxLocator
         return await inner.LocateAsync(anchor, cancellationToken);
     }
 
-    /// <summary>Registers a counting wrapper around the directory store; returns a handle filled when the host builds.</summary>
+    /// <summary>
+    /// Registers a counting wrapper around the directory store, behind the gateway's cache as the real store is;
+    /// returns a handle filled when the host builds.
+    /// </summary>
     public static Func<CountingLocator> Install(IServiceCollection services)
     {
         CountingLocator? instance = null;
         services.AddSingleton<DirectoryFileLocator>();
-        services.AddSingleton<IMailboxLocator>(sp => instance = new CountingLocator(sp.GetRequiredService<DirectoryFileLocator>()));
+        services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => instance = new CountingLocator(sp.GetRequiredService<DirectoryFileLocator>()));
         return () => instance ?? throw new InvalidOperationException("The gateway has not resolved its locator yet.");
     }
 }

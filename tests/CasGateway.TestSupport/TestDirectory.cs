@@ -16,6 +16,15 @@ public sealed class TestDirectory(string path)
     /// <summary>IMAP and POP3 backend endpoints (<c>host:port</c>) per server FQDN, for the mail front door.</summary>
     public Dictionary<string, (string? Imap, string? Pop)> MailEndpoints { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>SMTP backend endpoints (<c>host:port</c>) per server FQDN, for the SMTP front door.</summary>
+    public Dictionary<string, string> SmtpEndpoints { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Unified Messaging (SIP) endpoints (<c>host:port</c>) per server FQDN, for the call router.</summary>
+    public Dictionary<string, string> UmEndpoints { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Telephone identities per mailbox address (each part optional), for the call router.</summary>
+    public Dictionary<string, (string? UmExtension, string? SipAddress, string? E164)> Voice { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public List<(string Fqdn, string Site, string Version, Uri BackendUrl)> Servers { get; } = [];
 
     public List<(string Name, Guid Guid, List<string> Copies, string Active)> Databases { get; } = [];
@@ -113,6 +122,23 @@ public sealed class TestDirectory(string path)
                 {
                     server["popEndpoint"] = endpoints.Pop;
                 }
+            }
+            if (SmtpEndpoints.TryGetValue((string)server["fqdn"]!, out var smtp))
+            {
+                server["smtpEndpoint"] = smtp;
+            }
+            if (UmEndpoints.TryGetValue((string)server["fqdn"]!, out var um))
+            {
+                server["umEndpoint"] = um;
+            }
+        }
+        foreach (var mailbox in directory["mailboxes"]!.AsArray().Select(m => m!.AsObject()))
+        {
+            if (Voice.TryGetValue((string)mailbox["primarySmtpAddress"]!, out var voice))
+            {
+                mailbox["umExtension"] = voice.UmExtension;
+                mailbox["sipAddress"] = voice.SipAddress;
+                mailbox["e164"] = voice.E164;
             }
         }
         return directory;

@@ -52,8 +52,8 @@ public sealed class TestGateway : IAsyncDisposable
     }
 
     /// <summary>Starts on a content root whose appsettings.json the test edits while the gateway runs.</summary>
-    public static Task<TestGateway> StartAsync(GatewaySettingsFile file, X509Certificate2 expectedCertificate)
-        => StartWithArgsAsync(["--contentRoot", file.Folder, "--environment", "Production"], expectedCertificate, null, null);
+    public static Task<TestGateway> StartAsync(GatewaySettingsFile file, X509Certificate2 expectedCertificate, Action<IServiceCollection>? services = null)
+        => StartWithArgsAsync(["--contentRoot", file.Folder, "--environment", "Production"], expectedCertificate, services, null);
 
     private static async Task<TestGateway> StartWithArgsAsync(
         List<string> args,
@@ -62,10 +62,20 @@ public sealed class TestGateway : IAsyncDisposable
         Action<WebApplicationBuilder>? configure)
     {
         var builder = GatewayApp.CreateBuilder([.. args]);
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, InProcessHostLifetime>();
         services?.Invoke(builder.Services);
         configure?.Invoke(builder);
         var app = GatewayApp.Build(builder);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // Whatever started (listeners, hosted services) stops with the host.
+            await app.DisposeAsync();
+            throw;
+        }
         var address = new Uri(app.Urls.First());
         return new TestGateway(app, address, expectedCertificate);
     }

@@ -73,9 +73,17 @@ public sealed class TestTopology : IAsyncDisposable
         var folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "casgw-test-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(folder);
         var topology = new TestTopology(folder);
-        for (var i = 1; i <= servers; i++)
+        try
         {
-            await topology.AddServerAsync($"mbx{i}.contoso.com", "Site1", "15.2.1544.4");
+            for (var i = 1; i <= servers; i++)
+            {
+                await topology.AddServerAsync($"mbx{i}.contoso.com", "Site1", "15.2.1544.4");
+            }
+        }
+        catch
+        {
+            await topology.DisposeAsync();
+            throw;
         }
         if (populate)
         {

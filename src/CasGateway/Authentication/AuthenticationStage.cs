@@ -1,8 +1,12 @@
+using CasGateway.Authentication.Browser;
 using CasGateway.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Identity.Web;
+
+using CasGateway.Scale;
 
 namespace CasGateway.Authentication;
 
@@ -13,15 +17,31 @@ public static class AuthenticationStage
 
     /// <summary>
     /// Bearer tokens through Microsoft.Identity.Web when <c>AzureAd:ClientId</c> is set, and Basic against the
-    /// credential validator when enabled. Unauthenticated requests get one challenge per enabled scheme.
+    /// credential validator (behind the failed-login limiter shared with the mail protocols) when enabled.
+    /// Unauthenticated requests get one challenge per enabled scheme.
     /// </summary>
     public static WebApplicationBuilder AddGatewayAuthentication(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddValidatedOptions<GatewayAuthenticationOptions>(GatewayAuthenticationOptions.Section);
-        services.AddSingleton<DirectoryCredentialValidator>();
-        services.AddSingleton<ICredentialValidator>(sp => ActivatorUtilities.CreateInstance<CachingCredentialValidator>(
-            sp, sp.GetRequiredService<DirectoryCredentialValidator>()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<PasswordHashGate>();
+        services.AddSingleton<PasswordVerifier>();
+        // The store chosen by Gateway:Locator:Kind checks passwords (LocatorKinds registers it under this key).
+        services.AddSingleton<ICredentialValidator>(sp => sp.GetRequiredKeyedService<ICredentialValidator>(Location.LocatorKinds.CredentialValidatorKey));
+        services.AddSingleton<InMemoryFailedLoginStore>();
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{Scale.RedisOptions.Section}:Configuration"]))
+        {
+            // Several nodes: one count per account and source across the fleet.
+            services.AddSharedRedis(builder.Configuration);
+            services.AddSingleton<IFailedLoginStore, RedisFailedLoginStore>();
+        }
+        else
+        {
+            services.AddSingleton<IFailedLoginStore>(sp => sp.GetRequiredService<InMemoryFailedLoginStore>());
+        }
+        services.AddSingleton<IFailedLoginLimiter, FailedLoginLimiter>();
+        services.AddSingleton<PasswordSignIn>();
 
         services.AddSingleton<BearerMailboxMapper>();
         var authentication = services.AddAuthentication();
@@ -51,16 +71,12 @@ public static class AuthenticationStage
                 };
             });
         }
-        if (schemes.Count == 0)
-        {
-            throw new InvalidOperationException(
-                $"{GatewayAuthenticationOptions.Section}:BasicEnabled is false and AzureAd:ClientId is not set: no client could authenticate.");
-        }
         // Mailbox routes need a caller the directory knows: a bearer token whose object id matches no mailbox gets 403.
         var policy = new AuthorizationPolicyBuilder([.. schemes]).RequireAuthenticatedUser().RequireClaim(GatewayClaims.PrimarySmtpAddress).Build();
         services.AddAuthorizationBuilder()
             .AddPolicy(MailboxPolicy, policy)
             .SetFallbackPolicy(policy);
+        builder.AddBrowserSignIn(authentication, schemes);
         return builder;
     }
 }

@@ -1,5 +1,5 @@
 using Microsoft.Net.Http.Headers;
-using System.Security.Claims;
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -7,16 +7,25 @@ using Microsoft.Extensions.Options;
 
 namespace CasGateway.Authentication;
 
-/// <summary>HTTP Basic against the configured <see cref="ICredentialValidator"/>.</summary>
+/// <summary>
+/// HTTP Basic through <see cref="PasswordSignIn"/> (the failed-login limiter, then the credential validator). An
+/// attempt refused before its password is checked (back-off or lockout) is answered <c>429 Too Many Requests</c> with
+/// <c>Retry-After</c> and no Basic challenge, so a client does not prompt for a password that would be refused
+/// anyway; the limiter counts unknown accounts like known ones, so this answer tells nothing about who exists.
+/// Hashing at capacity is answered <c>503</c> with <c>Retry-After</c>.
+/// </summary>
 public sealed class BasicAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    ICredentialValidator validator,
+    PasswordSignIn signIn,
     IOptions<GatewayAuthenticationOptions> gatewayOptions)
     : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggerFactory, encoder)
 {
     public const string SchemeName = "Basic";
+
+    /// <summary>The refusal of this request's sign-in, for the challenge to answer with.</summary>
+    private SignInResult? _refusal;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -30,27 +39,42 @@ public sealed class BasicAuthenticationHandler(
             Logger.LogInformation("Malformed Basic credentials from {ClientIp}", Context.Connection.RemoteIpAddress);
             return AuthenticateResult.Fail("Malformed Basic credentials.");
         }
-        var user = await validator.ValidateAsync(userName, password, Context.RequestAborted);
-        if (user is null)
+        var result = await signIn.SignInAsync(userName, password, Context.Connection.RemoteIpAddress, SchemeName, Context.RequestAborted);
+        switch (result.Status)
         {
-            Logger.LogInformation("Basic authentication failed for {UserName} from {ClientIp}", userName, Context.Connection.RemoteIpAddress);
-            return AuthenticateResult.Fail("Invalid user name or password.");
+            case SignInStatus.Failed:
+                Logger.LogInformation("Basic authentication failed for {UserName} from {ClientIp}", userName, Context.Connection.RemoteIpAddress);
+                return AuthenticateResult.Fail("Invalid user name or password.");
+            case SignInStatus.Refused or SignInStatus.Busy:
+                _refusal = result;
+                return AuthenticateResult.Fail("Sign-in refused before the password check.");
         }
-        var identity = new ClaimsIdentity(
-            [
-                new Claim(ClaimTypes.Name, user.UserName),
-                new Claim(GatewayClaims.PrimarySmtpAddress, user.PrimarySmtpAddress),
-                new Claim(GatewayClaims.MailboxGuid, user.MailboxGuid.ToString()),
-            ],
-            SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(PasswordSignIn.PrincipalOf(result.User!, SchemeName), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (_refusal is { } refusal)
+        {
+            // Set now, and again when the response starts so that a later challenge (Bearer's 401) cannot turn it into a prompt.
+            Refuse(refusal);
+            Response.OnStarting(() =>
+            {
+                Refuse(refusal);
+                return Task.CompletedTask;
+            });
+            return Task.CompletedTask;
+        }
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.Append(HeaderNames.WWWAuthenticate, $"Basic realm=\"{gatewayOptions.Value.Realm}\", charset=\"UTF-8\"");
         return Task.CompletedTask;
+    }
+
+    private void Refuse(SignInResult refusal)
+    {
+        Response.StatusCode = refusal.Status == SignInStatus.Busy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
+        Response.Headers.Remove(HeaderNames.WWWAuthenticate);
+        Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
     }
 
     private static bool TryDecode(ReadOnlySpan<char> encoded, out string userName, out string password)

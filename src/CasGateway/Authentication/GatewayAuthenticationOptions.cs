@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace CasGateway.Authentication;
 
@@ -28,4 +29,9 @@ public sealed class GatewayAuthenticationOptions
     /// <c>preferred_username</c> (off: the object id alone decides).
     /// </summary>
     public bool BearerUsernameFallback { get; set; }
+
+    /// <summary>Back-off, lockout and the cap on concurrent password hashing (see <see cref="FailedLoginOptions"/>).</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public FailedLoginOptions FailedLogins { get; set; } = new();
 }

@@ -14,10 +14,14 @@ public static class GatewayClaims
     /// </summary>
     public static string? AddressOf(ClaimsPrincipal user) => user.FindFirstValue(PrimarySmtpAddress);
 
-    /// <summary>How the caller authenticated: <c>Basic</c> or <c>Bearer</c>.</summary>
-    public static string MethodOf(ClaimsPrincipal user)
-        => user.Identity?.AuthenticationType == BasicAuthenticationHandler.SchemeName ? BasicAuthenticationHandler.SchemeName
-            : user.Identity?.IsAuthenticated == true ? "Bearer" : "";
+    /// <summary>How the caller authenticated: <c>Basic</c>, <c>Forms</c>, <c>OpenIdConnect</c> or <c>Bearer</c>.</summary>
+    public static string MethodOf(ClaimsPrincipal user) => user.Identity switch
+    {
+        null or { IsAuthenticated: false } => "",
+        { AuthenticationType: BasicAuthenticationHandler.SchemeName or Browser.BrowserSession.FormsMethod or Browser.BrowserSession.OpenIdConnectMethod } identity
+            => identity.AuthenticationType!,
+        _ => "Bearer",
+    };
 
     public static Guid MailboxGuidOf(ClaimsPrincipal user)
         => Guid.TryParse(user.FindFirstValue(MailboxGuid), out var guid) ? guid : Guid.Empty;

@@ -23,6 +23,9 @@ public static class PasswordHash
 
     public static bool IsWellFormed(string encoded) => TryDecode(encoded, out _, out _, out _);
 
+    /// <summary>The iteration count of a well-formed hash, else 0.</summary>
+    public static int IterationsOf(string encoded) => TryDecode(encoded, out var iterations, out _, out _) ? iterations : 0;
+
     public static bool Verify(string password, string encoded)
     {
         if (!TryDecode(encoded, out var iterations, out var salt, out var expected))

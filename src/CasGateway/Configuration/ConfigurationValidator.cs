@@ -7,9 +7,12 @@ using System.Reflection;
 namespace CasGateway.Configuration;
 
 /// <summary>
-/// Checks a whole configuration against the gateway's options classes and reports every problem at once: values
-/// that do not convert, values outside what the class allows, and keys no class knows (typos). Each problem names
-/// the full key path and the bad value (secrets masked) and says what is allowed.
+/// The shape of a configuration against the gateway's options classes, every problem at once: values that do not
+/// convert, values outside what the class's attributes allow, and keys no class knows (typos). Each problem names
+/// the full key path and the bad value (secrets masked) and says what is allowed. The attributes are checked here,
+/// on the raw text, rather than by a generated <c>[OptionsValidator]</c>: only the text still holds what the admin
+/// wrote ("lots" for a number) and its key path; a bound object has lost both. Rules beyond the attributes are each
+/// options class's <c>IValidateOptions</c>; <see cref="GatewayConfiguration.Check"/> runs all of them.
 /// </summary>
 public static class ConfigurationValidator
 {
@@ -23,68 +26,7 @@ public static class ConfigurationValidator
         {
             ValidateObject(configuration, section.Path, section.OptionsType, Activator.CreateInstance(section.OptionsType), problems, known);
         }
-        ValidateRoutes(configuration, problems);
-        ValidateAzureAd(configuration, problems);
-        ValidateSigningKey(configuration, problems);
         return problems;
-    }
-
-    /// <summary>
-    /// The identity signing key, required outside demo mode: the ECDSA private key file (default), or — with
-    /// <c>Algorithm: HmacSha256</c>, the legacy form — a base64 shared key of at least 32 bytes.
-    /// </summary>
-    private static void ValidateSigningKey(IConfiguration configuration, List<string> problems)
-    {
-        const string key = "Gateway:Backend:Identity:SigningKey";
-        const string path = "Gateway:Backend:Identity:PrivateKeyPath";
-        var demo = string.Equals(configuration["Gateway:Demo:Enabled"], "true", StringComparison.OrdinalIgnoreCase);
-        var legacy = string.Equals(configuration["Gateway:Backend:Identity:Algorithm"], "HmacSha256", StringComparison.OrdinalIgnoreCase);
-        var value = configuration[key];
-        if (!legacy)
-        {
-            if (string.IsNullOrEmpty(configuration[path]) && !demo)
-            {
-                problems.Add($"{path}: required: the PEM file of the gateway's ECDSA P-256 private key (backends get its public key; generated only in demo mode).");
-            }
-            if (!string.IsNullOrEmpty(value))
-            {
-                problems.Add($"{key} = {Show(key, value)}: only used with Gateway:Backend:Identity:Algorithm = HmacSha256 (legacy); remove it or set the algorithm.");
-            }
-            return;
-        }
-        if (string.IsNullOrEmpty(value))
-        {
-            if (!demo)
-            {
-                problems.Add($"{key}: required: a base64 key of at least 32 bytes shared with the mailbox backends (generated only in demo mode).");
-            }
-            return;
-        }
-        var buffer = new byte[value.Length];
-        if (!Convert.TryFromBase64String(value, buffer, out var length) || length < 32)
-        {
-            problems.Add($"{key} = {Show(key, value)}: must be base64 of at least 32 bytes.");
-        }
-    }
-
-    /// <summary>Bearer tokens: when a client id is set, the issuer must be fully described.</summary>
-    private static void ValidateAzureAd(IConfiguration configuration, List<string> problems)
-    {
-        var azureAd = configuration.GetSection("AzureAd");
-        if (string.IsNullOrEmpty(azureAd["ClientId"]))
-        {
-            return;
-        }
-        if (!Uri.TryCreate(azureAd["Instance"], UriKind.Absolute, out var instance) || instance.Scheme != Uri.UriSchemeHttps)
-        {
-            problems.Add($"AzureAd:Instance = {Show("Instance", azureAd["Instance"])}: must be an absolute https URL (e.g. https://login.microsoftonline.com/).");
-        }
-        // One tenant, named by its GUID: with "common" or "organizations" any tenant's tokens — and any tenant's
-        // admin-assigned roles — would be accepted.
-        if (!Guid.TryParse(azureAd["TenantId"], out _))
-        {
-            problems.Add($"AzureAd:TenantId = {Show("TenantId", azureAd["TenantId"])}: required when AzureAd:ClientId is set: the GUID of the one tenant whose tokens are accepted (not common, organizations or consumers).");
-        }
     }
 
     /// <summary>The value as it may be shown: secrets are masked.</summary>
@@ -220,27 +162,6 @@ public static class ConfigurationValidator
                 && string.IsNullOrEmpty((string?)property.GetValue(instance)))
             {
                 problems.Add($"{key}:{property.Name}: required.");
-            }
-        }
-    }
-
-    /// <summary>YARP routes: every route names a known protocol family and, if any, the mailbox cluster.</summary>
-    private static void ValidateRoutes(IConfiguration configuration, List<string> problems)
-    {
-        foreach (var route in configuration.GetSection("ReverseProxy:Routes").GetChildren())
-        {
-            var family = route["Metadata:Family"];
-            if (!Enum.TryParse<Anchoring.ProtocolFamily>(family, ignoreCase: true, out _))
-            {
-                problems.Add($"ReverseProxy:Routes:{route.Key}:Metadata:Family = {Show("Family", family)}: not one of {string.Join(", ", Enum.GetNames<Anchoring.ProtocolFamily>())}.");
-            }
-            if (route["Match:Path"] is null && !route.GetSection("Match:Hosts").GetChildren().Any())
-            {
-                problems.Add($"ReverseProxy:Routes:{route.Key}:Match:Path: required (e.g. \"/owa/{{**rest}}\").");
-            }
-            if (route["ClusterId"] is { } cluster && cluster != Routing.RouteMetadata.MailboxCluster)
-            {
-                problems.Add($"ReverseProxy:Routes:{route.Key}:ClusterId = \"{cluster}\": must be '{Routing.RouteMetadata.MailboxCluster}' or omitted.");
             }
         }
     }

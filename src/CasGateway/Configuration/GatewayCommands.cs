@@ -3,7 +3,7 @@ using CasGateway.Location;
 
 namespace CasGateway.Configuration;
 
-/// <summary>The gateway binary's commands besides running: <c>validate</c>, <c>schema</c>, <c>hash-password</c>.</summary>
+/// <summary>The gateway binary's commands besides running: <c>validate</c>, <c>schema</c>, <c>hash-password</c>, <c>explain</c>, <c>probe</c>.</summary>
 public static class GatewayCommands
 {
     public const int Invalid = 2;
@@ -16,6 +16,8 @@ public static class GatewayCommands
         ["validate"] => Validate("appsettings.json", output, error),
         ["schema", ..] => Schema(output),
         ["explain", .. var rest] => Explain(rest, output, error),
+        ["directory", .. var rest] => Location.Sql.SqlDirectoryCommands.Run(rest, output, error),
+        ["probe", var url] => Probe(url, output, error),
         _ => null,
     };
 
@@ -34,7 +36,9 @@ public static class GatewayCommands
             return Invalid;
         }
         var problems = GatewayConfiguration.Check(configuration).ToList();
-        if (problems.Count == 0 && configuration[$"{LocatorOptions.Section}:File:Path"] is { } directory)
+        var kind = configuration[$"{LocatorOptions.Section}:Kind"] ?? LocatorKinds.File;
+        if (problems.Count == 0 && string.Equals(kind, LocatorKinds.File, StringComparison.OrdinalIgnoreCase)
+            && configuration[$"{LocatorOptions.Section}:File:Path"] is { } directory)
         {
             try
             {
@@ -99,9 +103,34 @@ public static class GatewayCommands
         var builder = GatewayApp.CreateBuilder([.. rest, "--Serilog:MinimumLevel:Default=Warning"]);
         using var app = GatewayApp.Build(builder);
         var explainer = app.Services.GetRequiredService<Routing.RouteExplainer>();
-        var answer = explainer.ExplainAsync(new Routing.ExplainRequest(method, url, headers, user), _ => true, CancellationToken.None).GetAwaiter().GetResult();
+        var answer = explainer.ExplainAsync(new Routing.ExplainRequest(method, url, headers, user), CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine(System.Text.Json.JsonSerializer.Serialize(answer, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         return 0;
+    }
+
+    /// <summary>
+    /// <c>probe URL</c>: one GET, exit 0 on a 2xx answer and 1 otherwise — the container health check, since the
+    /// runtime image has no curl.
+    /// </summary>
+    private static int Probe(string url, TextWriter output, TextWriter error)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            error.WriteLine($"probe needs an http or https URL, e.g. probe http://127.0.0.1:8080/healthz (got '{url}')");
+            return Invalid;
+        }
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        try
+        {
+            using var response = client.GetAsync(uri).GetAwaiter().GetResult();
+            output.WriteLine($"{(int)response.StatusCode} {response.ReasonPhrase}");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            error.WriteLine($"{uri}: {ex.Message}");
+            return 1;
+        }
     }
 
     private static int Schema(TextWriter output)

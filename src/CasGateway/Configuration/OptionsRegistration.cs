@@ -5,12 +5,18 @@ namespace CasGateway.Configuration;
 internal static class OptionsRegistration
 {
     /// <summary>
-    /// Binds a section and validates its data annotations (a second line of defence: <see cref="GatewayConfiguration"/>
-    /// reports every problem of the whole configuration before any stage reads it).
+    /// Binds a section and registers its validator from <see cref="GatewayConfiguration.Sections"/>, the same one
+    /// <see cref="GatewayConfiguration.Check"/> runs, so a bound instance is never handed out unchecked.
     /// </summary>
     public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section)
         where T : class
-        => services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+    {
+        foreach (var known in GatewayConfiguration.Sections.Where(s => s.OptionsType == typeof(T)))
+        {
+            known.RegisterValidator(services);
+        }
+        return services.AddOptions<T>().BindConfiguration(section);
+    }
 
     /// <summary>The data folder, resolved against the content root.</summary>
     public static string ResolveDataPath(this IHostEnvironment environment, GatewayOptions options)

@@ -47,14 +47,14 @@ public sealed partial class BackendRequestTransform(
         }
 
         RebuildCookies(http.Request, headers, cookie.Name);
-        var routing = http.Features.Get<RoutingDecision>();
-        var mailbox = routing?.Target?.MailboxAddress;
+        var routing = http.Features.Get<RoutePlanFeature>()?.Plan;
+        var mailbox = routing?.MailboxAddress;
         if (mailbox is not null)
         {
             headers.Add(InternalHeaders.TargetMailbox, mailbox);
         }
         // The token names the server it is for: the destination YARP is about to send to.
-        var audience = http.GetReverseProxyFeature().ProxiedDestination?.DestinationId ?? routing?.Target?.Server.Fqdn ?? "";
+        var audience = http.GetReverseProxyFeature().ProxiedDestination?.DestinationId ?? routing?.Server?.Fqdn ?? "";
         headers.Add(_identityHeader, tokens.TokenFor(
             user: http.User.Identity?.Name ?? routing?.CallerAddress ?? "",
             primarySmtpAddress: routing?.CallerAddress ?? "",

@@ -1,3 +1,4 @@
+using CasGateway.Anchoring;
 using CasGateway.BackendAuth;
 using CasGateway.Location;
 using CasGateway.Routing;
@@ -6,61 +7,53 @@ using Yarp.ReverseProxy.Transforms;
 namespace CasGateway.Forwarding;
 
 /// <summary>
-/// Reads the backend's routing verdict. When the backend says the database is mounted elsewhere
-/// (<c>X-DBMountedOnServer</c>) or it could not route (<c>X-BEServerRoutingError</c>), the cached location and
-/// the cookie entry are dropped so the next request resolves afresh; otherwise the cookie learns the route.
+/// Reads the backend's routing verdict for the retry step. When the backend says the database is mounted
+/// elsewhere (<c>X-DBMountedOnServer</c>) or it could not route (<c>X-BEServerRoutingError</c>), the cookie entry is
+/// dropped, the verdict headers are not passed on, and — when a retry will follow — the answer's body is not sent;
+/// the retry step drops the cached route. Otherwise the cookie learns the route.
 /// </summary>
-public sealed partial class BackendResponseTransform(
-    BackendCookie cookie,
-    MailboxLocationCache locations,
-    ILogger<BackendResponseTransform> logger)
+public sealed partial class BackendResponseTransform(BackendCookie cookie, ILogger<BackendResponseTransform> logger)
 {
     public ValueTask ApplyAsync(ResponseTransformContext context)
     {
         var http = context.HttpContext;
-        if (context.ProxyResponse is not { } response || http.Features.Get<RoutingDecision>() is not { Anchor: { } anchor } decision)
+        if (context.ProxyResponse is not { } response || http.Features.Get<RoutePlanFeature>() is not { Plan: { Anchor: { } anchor } plan } routing)
         {
             return ValueTask.CompletedTask;
         }
-        var mountedElsewhere = response.Headers.TryGetValues(GatewayHeaders.DbMountedOnServer, out var mounted);
-        var routingError = response.Headers.Contains(GatewayHeaders.BackendRoutingError);
-        if (mountedElsewhere || routingError)
+        var verdict = BackendVerdict.FromResponse(response);
+        if (verdict.RouteFailed)
         {
-            var target = decision.Target!;
-            if (target.Database is { } database)
-            {
-                locations.InvalidateDatabase(database);
-            }
-            locations.InvalidateMailbox(target.MailboxGuid);
-            cookie.Write(http.Response, decision.CookiePath, decision.CookieEntries, upsert: null, remove: anchor.Address);
+            routing.Verdict = verdict;
+            cookie.Write(http.Response, CookiePath(http), plan.CookieEntries, upsert: null, remove: anchor.Address);
             http.Response.Headers.Remove(GatewayHeaders.DbMountedOnServer);
             http.Response.Headers.Remove(GatewayHeaders.BackendRoutingError);
             http.Response.Headers.Remove(GatewayHeaders.BackendException);
-            var verdict = mounted?.FirstOrDefault();
-            LogStale(logger, anchor.Address, target.Server.Fqdn, verdict ?? "routing error", http.TraceIdentifier);
-            if (decision.RetriesLeft > 0)
-            {
-                // Nothing of this answer reaches the client: the routing step retries on the server named.
-                context.SuppressResponseBody = true;
-                decision.RetryRequested = true;
-                decision.RetryOnServer = ServerOf(verdict);
-            }
+            LogStale(logger, anchor.Address, plan.Server?.Fqdn, verdict.Detail, http.TraceIdentifier);
+            // Nothing of this answer reaches the client when the retry step tries again.
+            context.SuppressResponseBody = routing.RetriesLeft > 0;
             return ValueTask.CompletedTask;
         }
-        if (decision.CookieUpdate is { } update && response.IsSuccessStatusCode)
+        if (response.IsSuccessStatusCode && CookieUpdate(plan, anchor) is { } update)
         {
-            cookie.Write(http.Response, decision.CookiePath, decision.CookieEntries, update, remove: null);
+            cookie.Write(http.Response, CookiePath(http), plan.CookieEntries, update, remove: null);
         }
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The server in <c>&lt;db guid&gt;~&lt;server fqdn&gt;~&lt;version&gt;</c>, if well formed.</summary>
-    private static string? ServerOf(string? verdict)
-    {
-        var parts = verdict?.Split('~');
-        return parts is { Length: 3 } && Uri.CheckHostName(parts[1]) == UriHostNameType.Dns ? parts[1] : null;
-    }
+    /// <summary>
+    /// The entry the response writes: a followed affinity entry slides; a followed server entry is left as it is; a
+    /// located (or retargeted) route is remembered.
+    /// </summary>
+    private BackendCookieEntry? CookieUpdate(RoutePlan plan, AnchorMailbox anchor) => plan.CookieEntry is { } followed
+        ? (followed.Affinity ? cookie.Renew(followed) : null)
+        : plan.Server is { } server && plan.MailboxAddress is { } address
+            ? cookie.Create(anchor, server.Fqdn, plan.Database ?? "", address, plan.MailboxGuid, plan.Affinity)
+            : null;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Server} no longer serves {Anchor} ({Verdict}); cache and cookie entry dropped (request {RequestId})")]
-    private static partial void LogStale(ILogger logger, string anchor, string server, string verdict, string requestId);
+    /// <summary>The backend cookie is scoped to the family's path, e.g. <c>/owa</c>.</summary>
+    private static string CookiePath(HttpContext context) => "/" + AnchorHints.Segment(context.Request.Path.Value ?? "", 0);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Server} no longer serves {Anchor} ({Verdict}); cookie entry dropped (request {RequestId})")]
+    private static partial void LogStale(ILogger logger, string anchor, string? server, string? verdict, string requestId);
 }

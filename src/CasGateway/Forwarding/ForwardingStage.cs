@@ -14,13 +14,8 @@ public static class ForwardingStage
     public static WebApplicationBuilder AddForwarding(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddValidatedOptions<BackendOptions>(BackendOptions.Section)
-            .Validate(o => o.Identity.Algorithm != IdentitySigningAlgorithm.HmacSha256 || IsKey(o.Identity.SigningKey),
-                $"{BackendOptions.Section}:Identity:SigningKey must be a base64 key of at least 32 bytes.")
-            .Validate(o => o.Identity.Algorithm != IdentitySigningAlgorithm.EcdsaP256 || !string.IsNullOrEmpty(o.Identity.PrivateKeyPath),
-                $"{BackendOptions.Section}:Identity:PrivateKeyPath is required (a PEM ECDSA P-256 private key).");
+        services.AddValidatedOptions<BackendOptions>(BackendOptions.Section);
         services.AddSingleton<IdentityTokens>();
-        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ClientInputGuard>();
         services.AddSingleton<BackendRequestTransform>();
         services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, ClientErrorTolerantHealthPolicy>();
@@ -34,24 +29,22 @@ public static class ForwardingStage
         return builder;
     }
 
-    /// <summary>Family routes: authenticate, then anchor → locate → forward to the chosen server.</summary>
+    /// <summary>
+    /// Family routes: authenticate, then plan (anchor → cookie or locator → decision table) and retry
+    /// (<see cref="RetryStep"/>), execute the plan (<see cref="ProxyStep"/>), forward to the chosen server.
+    /// </summary>
     public static WebApplication MapMailboxRoutes(this WebApplication app)
     {
         app.MapReverseProxy(pipeline =>
         {
-            var guard = pipeline.ApplicationServices.GetRequiredService<ClientInputGuard>();
-            var step = pipeline.ApplicationServices.GetRequiredService<MailboxRoutingStep>();
-            pipeline.Use(guard.InvokeAsync);
-            pipeline.Use(step.InvokeAsync);
+            var services = pipeline.ApplicationServices;
+            // Client bytes are checked before anything is planned or sent: a bad one is the client's 400.
+            pipeline.Use(services.GetRequiredService<ClientInputGuard>().InvokeAsync);
+            pipeline.Use(services.GetRequiredService<RetryStep>().InvokeAsync);
+            pipeline.Use(services.GetRequiredService<ProxyStep>().InvokeAsync);
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();
         });
         return app;
-    }
-
-    private static bool IsKey(string text)
-    {
-        var buffer = new byte[text.Length];
-        return Convert.TryFromBase64String(text, buffer, out var length) && length >= 32;
     }
 }

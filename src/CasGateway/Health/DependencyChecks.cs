@@ -6,8 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace CasGateway.Health;
 
-/// <summary>The locator answers a lookup (an unknown mailbox is a fine answer) within the probe timeout.</summary>
-public sealed class LocatorHealthCheck(IMailboxLocator locator, IOptions<HealthOptions> options) : IHealthCheck
+/// <summary>
+/// The locator's store answers a lookup (an unknown mailbox is a fine answer) within the probe timeout. It asks the
+/// store itself, not the cache: a cached "no such mailbox" would hide a store that stopped answering.
+/// </summary>
+public sealed class LocatorHealthCheck([FromKeyedServices(LocationStage.StoreKey)] IMailboxLocator locator, ILocatorStore store, IOptions<HealthOptions> options) : IHealthCheck
 {
     private static readonly AnchorMailbox Probe = AnchorMailbox.ForSmtp("healthcheck-probe@casgateway.invalid");
 
@@ -17,17 +20,20 @@ public sealed class LocatorHealthCheck(IMailboxLocator locator, IOptions<HealthO
         try
         {
             await locator.LocateAsync(Probe, cancellationToken).AsTask().WaitAsync(timeout, cancellationToken);
-            return HealthCheckResult.Healthy("answering");
+            return HealthCheckResult.Healthy("answering", Store());
         }
         catch (LocatorUnavailableException ex)
         {
-            return HealthCheckResult.Unhealthy("unavailable: " + ex.Message);
+            return HealthCheckResult.Unhealthy("unavailable: " + ex.Message, data: Store());
         }
         catch (TimeoutException)
         {
-            return HealthCheckResult.Unhealthy($"no answer within {timeout.TotalSeconds:0.###} s");
+            return HealthCheckResult.Unhealthy($"no answer within {timeout.TotalSeconds:0.###} s", data: Store());
         }
     }
+
+    /// <summary>Which store answered (<c>Gateway:Locator:Kind</c> and where), read after the call: failover shows.</summary>
+    private Dictionary<string, object> Store() => new() { ["store"] = store.StoreName };
 }
 
 /// <summary>

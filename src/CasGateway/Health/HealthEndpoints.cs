@@ -14,8 +14,8 @@ public sealed record HealthEndpointMetadata(bool OnManagementPort);
 public static class HealthEndpoints
 {
     /// <summary>
-    /// The virtual directories Exchange-aware balancers probe, and their components; <c>imap</c> and <c>pop</c> let a
-    /// balancer in front of the mail listeners follow the same drain over HTTP.
+    /// The virtual directories Exchange-aware balancers probe, and their components; <c>imap</c>, <c>pop</c> and <c>smtp</c> let a
+    /// balancer in front of the mail listeners follow the same drain over HTTP, and <c>um</c> the SIP call router's.
     /// </summary>
     public static readonly IReadOnlyList<(string VirtualDirectory, ServerComponent Component)> VirtualDirectories =
     [
@@ -30,6 +30,8 @@ public static class HealthEndpoints
         ("powershell", ServerComponent.PowerShell),
         ("imap", ServerComponent.Imap),
         ("pop", ServerComponent.Pop),
+        ("smtp", ServerComponent.Smtp),
+        ("um", ServerComponent.UmCallRouter),
     ];
 
     private static readonly HealthEndpointMetadata Probe = new(OnManagementPort: true);

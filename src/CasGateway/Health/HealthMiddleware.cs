@@ -1,7 +1,6 @@
-using CasGateway.Anchoring;
 using CasGateway.Routing;
 using Microsoft.AspNetCore.Connections.Features;
-using Yarp.ReverseProxy.Model;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace CasGateway.Health;
 
@@ -36,9 +35,9 @@ public sealed partial class HealthMiddleware(
             return;
         }
 
-        ProtocolFamily? family = own is null && endpoint?.Metadata.GetMetadata<RouteModel>() is { } route
-            && RouteMetadata.TryGetFamily(route.Config, out var routed) ? routed : null;
-        var component = family is { } f ? ServerComponents.Of(f) : ServerComponent.ServerWideOffline;
+        var request = context.Features.GetRequiredFeature<IGatewayRequestFeature>();
+        var family = request.Family;
+        var component = request.Component;
         var phase = drain.PhaseOf(component);
         if (phase is DrainPhase.Drained or DrainPhase.Inactive)
         {

@@ -21,6 +21,12 @@ public enum ServerComponent
     PowerShell,
     Imap,
     Pop,
+
+    /// <summary>The SMTP front door (submission and inbound); Exchange's <c>FrontendTransport</c> is accepted as its name.</summary>
+    Smtp,
+
+    /// <summary>The Unified Messaging call router (SIP redirector).</summary>
+    UmCallRouter,
 }
 
 /// <summary>A component's state as one requester sees it; the effective state is the worst of them.</summary>
@@ -63,6 +69,10 @@ public static class ServerComponents
     {
         component = null;
         var name = text is not null && text.EndsWith("Proxy", StringComparison.OrdinalIgnoreCase) ? text[..^5] : text;
+        if (string.Equals(name, "FrontendTransport", StringComparison.OrdinalIgnoreCase))
+        {
+            name = nameof(ServerComponent.Smtp);
+        }
         if (TryParseName<ServerComponent>(name, out var parsed))
         {
             component = parsed;

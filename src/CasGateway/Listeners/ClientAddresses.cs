@@ -12,13 +12,7 @@ public static class ClientAddresses
 {
     public static IServiceCollection AddClientAddresses(this IServiceCollection services)
     {
-        services.AddValidatedOptions<ClientAddressOptions>(ListenerOptions.Section)
-            .Validate(o => ClientAddressOptions.IsValidList(o.TrustedProxies),
-                $"{ListenerOptions.Section}:TrustedProxies: every entry must be an IP address or a CIDR network.")
-            .Validate(o => ClientAddressOptions.IsValidList(o.ProxyProtocol.TrustedBalancers),
-                $"{ListenerOptions.Section}:ProxyProtocol:TrustedBalancers: every entry must be an IP address or a CIDR network.")
-            .Validate(o => ClientAddressOptions.IsValidTimeout(o.ProxyProtocol.HeaderTimeout),
-                $"{ListenerOptions.Section}:ProxyProtocol:HeaderTimeout must be between 00:00:00.1 and 00:01:00.");
+        services.AddValidatedOptions<ClientAddressOptions>(ListenerOptions.Section);
         services.AddSingleton<IClientListenerHook, ProxyProtocolMiddleware>();
         return services;
     }

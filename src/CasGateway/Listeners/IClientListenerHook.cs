@@ -11,6 +11,9 @@ public enum ClientListenerKind
 
     /// <summary>An IMAP or POP3 listener (implicit TLS or STARTTLS).</summary>
     Mail,
+
+    /// <summary>A SIP listener of the call router (TCP or TLS); the peer speaks first, as over HTTP.</summary>
+    Sip,
 }
 
 /// <summary>

@@ -12,8 +12,7 @@ public static class ListenersStage
     /// <summary>HTTPS on the configured port, TLS 1.2/1.3 only, certificates chosen per handshake (SNI).</summary>
     public static WebApplicationBuilder AddListeners(this WebApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<ListenerOptions>(ListenerOptions.Section)
-            .Validate(o => TryParseAddress(o.Address, out _), $"{ListenerOptions.Section}:Address must be Any, Loopback or an IP address.");
+        builder.Services.AddValidatedOptions<ListenerOptions>(ListenerOptions.Section);
         builder.Services.AddSingleton<ServerCertificateStore>();
         builder.Services.AddClientAddresses();
         StrictFraming.Enable(builder.Services);

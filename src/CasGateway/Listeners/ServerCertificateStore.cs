@@ -20,6 +20,7 @@ public sealed class ServerCertificateStore : IDisposable
     private CertificateSet _current;
     private IDisposable? _fileWatch;
     private int _reloadPending;
+    private volatile bool _disposed;
 
     public ServerCertificateStore(
         IOptionsMonitor<ListenerOptions> options,
@@ -77,6 +78,7 @@ public sealed class ServerCertificateStore : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         _optionsSubscription?.Dispose();
         _fileWatch?.Dispose();
     }
@@ -145,7 +147,11 @@ public sealed class ServerCertificateStore : IDisposable
         // Certificate and key are usually replaced one after the other: let both land first.
         await Task.Delay(TimeSpan.FromMilliseconds(250));
         Volatile.Write(ref _reloadPending, 0);
-        Reload();
+        // Stopped meanwhile (e.g. the host shut down and its folder is being removed): nothing left to reload for.
+        if (!_disposed)
+        {
+            Reload();
+        }
     }
 
     private sealed record CertificateSet(X509Certificate2 Default, FrozenDictionary<string, X509Certificate2> ByHost);

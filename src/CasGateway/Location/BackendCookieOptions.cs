@@ -22,10 +22,4 @@ public sealed class BackendCookieOptions
     /// <summary>Most anchors remembered per cookie.</summary>
     [Range(1, 20)]
     public int MaxEntries { get; set; } = 5;
-
-    /// <summary>
-    /// Folder of the Data Protection key ring that protects the cookie, relative to the content root; share it
-    /// between nodes (and keep it private) so any node can read a cookie another node set. Default: DataPath/keys.
-    /// </summary>
-    public string? KeyRingPath { get; set; }
 }

@@ -3,7 +3,7 @@ using CasGateway.Anchoring;
 namespace CasGateway.Location;
 
 /// <summary>The embedded locator: answers from the directory file in memory.</summary>
-public sealed class DirectoryFileLocator : IMailboxLocator
+public sealed class DirectoryFileLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory
 {
     private readonly DirectoryFileSource _source;
 
@@ -15,8 +15,13 @@ public sealed class DirectoryFileLocator : IMailboxLocator
 
     public IReadOnlyList<MailboxServer> Servers => _source.Current.Servers;
 
+    public string StoreName => "File " + _source.FilePath;
+
     public event Action? Changed;
 
     public ValueTask<MailboxLocation?> LocateAsync(AnchorMailbox anchor, CancellationToken cancellationToken)
         => ValueTask.FromResult(_source.Current.Locate(anchor));
+
+    public ValueTask<Mailbox?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
+        => ValueTask.FromResult(_source.Current.FindVoiceUser(address));
 }

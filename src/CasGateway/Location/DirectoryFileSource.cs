@@ -11,11 +11,13 @@ namespace CasGateway.Location;
 /// </summary>
 public sealed class DirectoryFileSource : IDisposable
 {
-    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(100);
+    /// <summary>Editors write in several steps: a burst of file events closer together than this is one reload.</summary>
+    private static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(100);
     private readonly string _path;
     private readonly ILogger<DirectoryFileSource> _logger;
     private readonly PhysicalFileProvider? _polling;
     private readonly IDisposable _watch;
+    private readonly Timer _settle;
     private readonly Lock _reloadLock = new();
     private DirectorySnapshot _current;
 
@@ -24,6 +26,7 @@ public sealed class DirectoryFileSource : IDisposable
         _logger = logger;
         _path = Path.GetFullPath(options.Value.File.Path, environment.ContentRootPath);
         _current = Load(_path);
+        _settle = new Timer(_ => Reload());
         if (options.Value.File.UsePolling)
         {
             _polling = new PhysicalFileProvider(Path.GetDirectoryName(_path)!) { UsePollingFileWatcher = true, UseActivePolling = true };
@@ -48,6 +51,7 @@ public sealed class DirectoryFileSource : IDisposable
     {
         _watch.Dispose();
         _polling?.Dispose();
+        _settle.Dispose();
     }
 
     internal static DirectorySnapshot Load(string path)
@@ -64,10 +68,12 @@ public sealed class DirectoryFileSource : IDisposable
         return DirectoryParser.Parse(path, bytes);
     }
 
-    private async void OnFileChanged()
+    /// <summary>Each event restarts the settle timer, so the reload runs once, after the last event of a burst.</summary>
+    private void OnFileChanged() => _settle.Change(SettleTime, Timeout.InfiniteTimeSpan);
+
+    /// <summary>Runs on the settle timer; the lock keeps a reload started by a later burst from being overtaken by an earlier one.</summary>
+    private void Reload()
     {
-        // Editors write in several steps; let the file settle before reading it.
-        await Task.Delay(Debounce);
         lock (_reloadLock)
         {
             try

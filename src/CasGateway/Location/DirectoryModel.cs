@@ -38,6 +38,12 @@ internal sealed class ServerEntry
     /// <summary>POP3 backend endpoint, <c>host:port</c>; absent when the server does not serve POP3.</summary>
     public string? PopEndpoint { get; set; }
 
+    /// <summary>SMTP backend endpoint, <c>host:port</c>; absent when the server takes no SMTP from the gateway.</summary>
+    public string? SmtpEndpoint { get; set; }
+
+    /// <summary>Unified Messaging (SIP) endpoint calls are redirected to, <c>host:port</c>; absent when the server takes no calls.</summary>
+    public string? UmEndpoint { get; set; }
+
     public string? BackendUrl { get; set; }
 
     /// <summary>True for a client access front end of an older version (2010/2007).</summary>
@@ -82,6 +88,15 @@ internal sealed class MailboxEntry
 
     /// <summary>Optional: the owner's object id in the configured tenant (the <c>oid</c> claim of its bearer tokens).</summary>
     public Guid? ObjectId { get; set; }
+
+    /// <summary>The mailbox's Unified Messaging extension (digits), for calls to it.</summary>
+    public string? UmExtension { get; set; }
+
+    /// <summary>The mailbox's SIP address (<c>user@domain</c>, with or without <c>sip:</c>).</summary>
+    public string? SipAddress { get; set; }
+
+    /// <summary>The mailbox's E.164 phone number (<c>+</c> and digits).</summary>
+    public string? E164 { get; set; }
 }
 
 internal sealed class OfflineAddressBookEntry

@@ -16,6 +16,12 @@ public sealed record MailboxServer(string Fqdn, string Site, Version Version, Ur
 
     /// <summary>Where the server speaks POP3 to the gateway, if it does.</summary>
     public System.Net.DnsEndPoint? PopEndpoint { get; init; }
+
+    /// <summary>Where the server's transport accepts SMTP from the gateway (submission and inbound), if it does.</summary>
+    public System.Net.DnsEndPoint? SmtpEndpoint { get; init; }
+
+    /// <summary>Where the server takes Unified Messaging calls (SIP), if it does.</summary>
+    public System.Net.DnsEndPoint? UmEndpoint { get; init; }
 }
 
 /// <summary>A mailbox database and the server holding its active copy.</summary>
@@ -29,7 +35,14 @@ public sealed record Mailbox(Guid Guid, string PrimarySmtpAddress, IReadOnlyList
 
     /// <summary>The user's object id in the configured Entra tenant (<c>oid</c> of its bearer tokens), when known.</summary>
     public Guid? ObjectId { get; init; }
+
+    /// <summary>How telephony reaches the mailbox (extension, SIP address, E.164 number), if it is enabled for voice.</summary>
+    public VoiceIdentity? Voice { get; init; }
 }
+
+/// <summary>A mailbox's telephone identities; each part optional.</summary>
+public sealed record VoiceIdentity(string? UmExtension, string? SipAddress, string? E164);
+
 
 /// <summary>Where a mailbox lives right now: the answer of a <see cref="IMailboxLocator"/>.</summary>
 public sealed record MailboxLocation(Mailbox Mailbox, MailboxDatabase? Database)

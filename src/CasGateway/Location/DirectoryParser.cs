@@ -46,6 +46,14 @@ internal static class DirectoryParser
         return snapshot;
     }
 
+    /// <summary>The document itself once it passed every check of <see cref="Parse"/>, to copy it into another store.</summary>
+    /// <exception cref="DirectoryLoadException">The file has problems; every one is listed.</exception>
+    public static DirectoryDocument ParseDocument(string path, ReadOnlySpan<byte> json)
+    {
+        Parse(path, json);
+        return JsonSerializer.Deserialize<DirectoryDocument>(json, Options)!;
+    }
+
     private static DirectorySnapshot Build(DirectoryDocument document, List<string> errors)
     {
         var sites = new List<string>();
@@ -84,6 +92,8 @@ internal static class DirectoryParser
             }
             var imap = ParseEndpoint(entry.ImapEndpoint, $"{at}.imapEndpoint", errors);
             var pop = ParseEndpoint(entry.PopEndpoint, $"{at}.popEndpoint", errors);
+            var smtp = ParseEndpoint(entry.SmtpEndpoint, $"{at}.smtpEndpoint", errors);
+            var um = ParseEndpoint(entry.UmEndpoint, $"{at}.umEndpoint", errors);
             if (!Uri.TryCreate(entry.BackendUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             {
                 errors.Add($"{at}.backendUrl: '{entry.BackendUrl}' is not an absolute http(s) URL");
@@ -95,7 +105,7 @@ internal static class DirectoryParser
             }
             if (version is not null && url is not null)
             {
-                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url) { IsFrontEnd = entry.FrontEnd, ExternalUrl = external, ImapEndpoint = imap, PopEndpoint = pop };
+                servers[entry.Fqdn] = new MailboxServer(entry.Fqdn, entry.Site ?? "", version, url) { IsFrontEnd = entry.FrontEnd, ExternalUrl = external, ImapEndpoint = imap, PopEndpoint = pop, SmtpEndpoint = smtp, UmEndpoint = um };
             }
         }
 
@@ -145,6 +155,7 @@ internal static class DirectoryParser
         var guids = new HashSet<Guid>();
         var addresses = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var objectIds = new HashSet<Guid>();
+        var voiceKeys = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < document.Mailboxes.Count; i++)
         {
             var entry = document.Mailboxes[i];
@@ -191,7 +202,8 @@ internal static class DirectoryParser
                 errors.Add($"{at}.passwordHash: not a hash made by 'CasGateway hash-password'");
                 ok = false;
             }
-            if (!ok)
+            var voice = ParseVoice(entry, at, voiceKeys, errors);
+            if (!ok || voice is { Ok: false })
             {
                 continue;
             }
@@ -199,6 +211,7 @@ internal static class DirectoryParser
             {
                 CloudTargetAddress = entry.CloudTargetAddress,
                 ObjectId = entry.ObjectId,
+                Voice = voice?.Identity,
             });
             if (entry.PasswordHash is not null)
             {
@@ -226,8 +239,48 @@ internal static class DirectoryParser
         return new DirectorySnapshot(sites, [.. servers.Values], databases.Values, mailboxes, hashes, oabs);
     }
 
+    /// <summary>A mailbox's optional telephone identities, each well formed and used by no other mailbox; null when it has none.</summary>
+    private static (bool Ok, VoiceIdentity Identity)? ParseVoice(MailboxEntry entry, string at, HashSet<string> voiceKeys, List<string> errors)
+    {
+        if (entry.UmExtension is null && entry.SipAddress is null && entry.E164 is null)
+        {
+            return null;
+        }
+        var ok = true;
+        if (entry.UmExtension is not null && !VoiceAddress.IsExtension(entry.UmExtension))
+        {
+            errors.Add($"{at}.umExtension: '{entry.UmExtension}' is not 1-{VoiceAddress.MaxDigits} digits");
+            ok = false;
+        }
+        string? sip = null;
+        if (entry.SipAddress is not null && !VoiceAddress.TryNormalizeSipAddress(entry.SipAddress, out sip))
+        {
+            errors.Add($"{at}.sipAddress: '{entry.SipAddress}' is not a SIP address such as alice@contoso.com");
+            ok = false;
+        }
+        if (entry.E164 is not null && !VoiceAddress.IsE164(entry.E164))
+        {
+            errors.Add($"{at}.e164: '{entry.E164}' is not an E.164 number such as +14255550101");
+            ok = false;
+        }
+        if (!ok)
+        {
+            return (false, new VoiceIdentity(null, null, null));
+        }
+        var identity = new VoiceIdentity(entry.UmExtension, sip, entry.E164);
+        foreach (var key in DirectorySnapshot.VoiceKeys(identity))
+        {
+            if (!voiceKeys.Add(key))
+            {
+                errors.Add($"{at}: '{key[4..]}' belongs to another mailbox too");
+                ok = false;
+            }
+        }
+        return (ok, identity);
+    }
+
     /// <summary>An optional <c>host:port</c> (IPv6 in brackets); null when absent, an error when malformed.</summary>
-    private static DnsEndPoint? ParseEndpoint(string? text, string at, List<string> errors)
+    internal static DnsEndPoint? ParseEndpoint(string? text, string at, List<string> errors)
     {
         if (text is null)
         {

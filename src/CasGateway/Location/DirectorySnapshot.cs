@@ -13,6 +13,7 @@ public sealed class DirectorySnapshot
     private readonly FrozenDictionary<string, Mailbox>.AlternateLookup<ReadOnlySpan<char>> _byAddressSpan;
     private readonly FrozenDictionary<Guid, string> _passwordHashes;
     private readonly FrozenDictionary<Guid, Mailbox> _oabMailboxes;
+    private readonly FrozenDictionary<string, Mailbox> _byVoice;
 
     internal DirectorySnapshot(
         IReadOnlyList<string> sites,
@@ -34,6 +35,10 @@ public sealed class DirectorySnapshot
         _byAddressSpan = _byAddress.GetAlternateLookup<ReadOnlySpan<char>>();
         _passwordHashes = passwordHashes.ToFrozenDictionary();
         _oabMailboxes = offlineAddressBooks.ToFrozenDictionary(o => o.Key, o => _byAddress[o.Value]);
+        _byVoice = list
+            .Where(m => m.Voice is not null)
+            .SelectMany(m => VoiceKeys(m.Voice!).Select(k => KeyValuePair.Create(k, m)))
+            .ToFrozenDictionary(StringComparer.Ordinal);
         MailboxCount = list.Count;
     }
 
@@ -49,6 +54,25 @@ public sealed class DirectorySnapshot
         AnchorKind.OfflineAddressBook => _oabMailboxes.GetValueOrDefault(anchor.MailboxGuid),
         _ => _byAddressSpan.TryGetValue(anchor.Value.Span, out var mailbox) ? mailbox : null,
     };
+
+    /// <summary>The mailbox with this extension, SIP address or E.164 number, if any.</summary>
+    public Mailbox? FindVoiceUser(VoiceAddress address) => _byVoice.GetValueOrDefault(address.Key);
+
+    internal static IEnumerable<string> VoiceKeys(VoiceIdentity voice)
+    {
+        if (voice.UmExtension is not null)
+        {
+            yield return new VoiceAddress(VoiceAddressKind.Extension, voice.UmExtension).Key;
+        }
+        if (voice.SipAddress is not null)
+        {
+            yield return new VoiceAddress(VoiceAddressKind.SipAddress, voice.SipAddress).Key;
+        }
+        if (voice.E164 is not null)
+        {
+            yield return new VoiceAddress(VoiceAddressKind.E164, voice.E164).Key;
+        }
+    }
 
     public MailboxServer? FindServer(string fqdn)
     {
@@ -70,6 +94,9 @@ public sealed class DirectorySnapshot
     public MailboxDatabase? FindDatabase(string name) => _databases.GetValueOrDefault(name);
 
     public string? PasswordHashOf(Mailbox mailbox) => _passwordHashes.GetValueOrDefault(mailbox.Guid);
+
+    /// <summary>Every password hash in this version (the credential validator sizes its dummy hash on them).</summary>
+    public IEnumerable<string> PasswordHashes => _passwordHashes.Values;
 
     public MailboxLocation? Locate(AnchorMailbox anchor)
     {

@@ -4,7 +4,8 @@ namespace CasGateway.Location;
 
 /// <summary>
 /// Resolves an anchor mailbox to the server holding the active copy of its database
-/// (mailbox → database → active server). Implementations: the embedded directory file; LDAP and SQL stores.
+/// (mailbox → database → active server). Callers get <see cref="MailboxLocationCache"/>, which decorates the store
+/// chosen by <c>Gateway:Locator:Kind</c> (today the embedded directory file, <see cref="DirectoryFileLocator"/>).
 /// </summary>
 public interface IMailboxLocator
 {

@@ -7,12 +7,24 @@ public sealed class LocatorOptions
 {
     public const string Section = "Gateway:Locator";
 
-    /// <summary>The store: <c>File</c> (embedded directory file).</summary>
-    [AllowedValues("File")]
-    public string Kind { get; set; } = "File";
+    /// <summary>
+    /// The store, and with it the password check: <c>File</c> (embedded directory file, PBKDF2 hashes in it),
+    /// <c>Ldap</c> (Active Directory or another LDAP directory; passwords checked by binding as the user) or
+    /// <c>Sql</c> (SQLite or PostgreSQL; PBKDF2 hashes in the mailboxes table).
+    /// </summary>
+    [AllowedValues(LocatorKinds.File, LocatorKinds.Ldap, LocatorKinds.Sql)]
+    public string Kind { get; set; } = LocatorKinds.File;
 
     [Required]
     public DirectoryFileOptions File { get; set; } = new();
+
+    /// <summary>Read when <see cref="Kind"/> is <c>Ldap</c>.</summary>
+    [Required]
+    public Ldap.LdapLocatorOptions Ldap { get; set; } = new();
+
+    /// <summary>Read when <see cref="Kind"/> is <c>Sql</c>.</summary>
+    [Required]
+    public Sql.SqlLocatorOptions Sql { get; set; } = new();
 
     [Required]
     public LocatorCacheOptions Cache { get; set; } = new();

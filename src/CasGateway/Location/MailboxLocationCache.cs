@@ -10,12 +10,13 @@ using Polly.Timeout;
 namespace CasGateway.Location;
 
 /// <summary>
-/// Every lookup goes through here: a bounded cache (positive and short negative entries, invalidation of one
+/// The <see cref="IMailboxLocator"/> every caller gets, a decorator over the store (registered under
+/// <see cref="LocationStage.StoreKey"/>), so every lookup — HTTP routing, IMAP/POP, explain — goes through here: a bounded cache (positive and short negative entries, invalidation of one
 /// mailbox or one database, one store call for any number of concurrent misses of the same anchor) in front of a
 /// Polly pipeline (timeout, jittered retry, circuit breaker). While the store is down, locations past their
 /// time-to-live are served for a bounded stale period; a cold miss then fails with <see cref="LocatorUnavailableException"/>.
 /// </summary>
-public sealed partial class MailboxLocationCache : IDisposable
+public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
 {
     private readonly IMailboxLocator _store;
     private readonly LocatorCacheOptions _options;
@@ -29,7 +30,7 @@ public sealed partial class MailboxLocationCache : IDisposable
     private readonly MemoryCache _cache;
     private long _epoch;
 
-    public MailboxLocationCache(IMailboxLocator store, IOptions<LocatorOptions> options, TimeProvider clock, ILogger<MailboxLocationCache> logger)
+    public MailboxLocationCache([FromKeyedServices(LocationStage.StoreKey)] IMailboxLocator store, IOptions<LocatorOptions> options, TimeProvider clock, ILogger<MailboxLocationCache> logger)
     {
         _store = store;
         _options = options.Value.Cache;
@@ -38,10 +39,17 @@ public sealed partial class MailboxLocationCache : IDisposable
         _logger = logger;
         _pipeline = BuildPipeline(_resilience, clock);
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.SizeLimit });
-        _store.Changed += Clear;
+        _store.Changed += OnStoreChanged;
     }
 
-    public IMailboxLocator Store => _store;
+    /// <summary>The cache itself, for callers written against the former store property (<c>Store.Servers</c>).</summary>
+    public IMailboxLocator Store => this;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<MailboxServer> Servers => _store.Servers;
+
+    /// <summary>Raised after the store changed as a whole and the cache forgot every entry.</summary>
+    public event Action? Changed;
 
     /// <summary>The server the store lists under <paramref name="fqdn"/> (case-insensitive), if any.</summary>
     public MailboxServer? FindServer(string? fqdn)
@@ -55,9 +63,6 @@ public sealed partial class MailboxLocationCache : IDisposable
         }
         return null;
     }
-
-    /// <summary>Raised with the anchor each time a stale location is served because the store failed.</summary>
-    public event Action<string>? StaleServed;
 
     /// <summary>Resolves through the cache; see <see cref="IMailboxLocator.LocateAsync"/>.</summary>
     /// <returns>The location and whether the cache answered.</returns>
@@ -82,10 +87,12 @@ public sealed partial class MailboxLocationCache : IDisposable
         catch (LocatorUnavailableException) when (known?.Location is not null)
         {
             LogStale(_logger, anchor.Address, known.Location.Server?.Fqdn ?? "cloud");
-            StaleServed?.Invoke(anchor.Address);
             return (known.Location, true);
         }
     }
+
+    async ValueTask<MailboxLocation?> IMailboxLocator.LocateAsync(AnchorMailbox anchor, CancellationToken cancellationToken)
+        => (await LocateAsync(anchor, cancellationToken)).Location;
 
     /// <summary>Forgets every cached location of one mailbox.</summary>
     public void InvalidateMailbox(Guid mailbox) => _mailboxGenerations.AddOrUpdate(mailbox, 1, (_, g) => g + 1);
@@ -95,7 +102,7 @@ public sealed partial class MailboxLocationCache : IDisposable
 
     public void Dispose()
     {
-        _store.Changed -= Clear;
+        _store.Changed -= OnStoreChanged;
         _cache.Dispose();
     }
 
@@ -176,10 +183,11 @@ public sealed partial class MailboxLocationCache : IDisposable
         => generations.TryGetValue(key, out var generation) ? generation : 0;
 
     /// <summary>The store changed as a whole (e.g. the directory file was edited): every entry is stale.</summary>
-    private void Clear()
+    private void OnStoreChanged()
     {
         Interlocked.Increment(ref _epoch);
         _cache.Compact(1.0);
+        Changed?.Invoke();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Locator unavailable: serving the last known location of {Anchor} ({Server})")]

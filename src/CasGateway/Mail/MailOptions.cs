@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 
 namespace CasGateway.Mail;
 
-/// <summary><c>Gateway:Mail</c>: the IMAP and POP3 front doors and how the gateway logs in to mailbox servers.</summary>
-public sealed class MailOptions : IValidatableObject
+/// <summary><c>Gateway:Mail</c>: the IMAP, POP3 and SMTP front doors and how the gateway logs in to mailbox servers.</summary>
+public sealed class MailOptions
 {
     public const string Section = "Gateway:Mail";
 
@@ -15,6 +15,10 @@ public sealed class MailOptions : IValidatableObject
     [Required]
     [ValidateObjectMembers]
     public MailListenerOptions Pop { get; set; } = new();
+
+    [Required]
+    [ValidateObjectMembers]
+    public Smtp.SmtpOptions Smtp { get; set; } = new();
 
     /// <summary>Accept passwords and tokens on connections without TLS (each such login is logged as a warning).</summary>
     public bool AllowPlainTextLogin { get; set; }
@@ -35,6 +39,10 @@ public sealed class MailOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan FailedAttemptDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>IMAP and POP3 connections one source address (IPv6: one /64) may hold open before logging in, on this node.</summary>
+    [Range(1, 100_000)]
+    public int MaxPreLoginConnectionsPerSource { get; set; } = 20;
+
     /// <summary>Longest silence from a client that has not logged in yet.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PreLoginIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -49,20 +57,6 @@ public sealed class MailOptions : IValidatableObject
     [Required]
     [ValidateObjectMembers]
     public MailBackendOptions Backend { get; set; } = new();
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (!Imap.Enabled && !Pop.Enabled)
-        {
-            yield break;
-        }
-        if (string.IsNullOrEmpty(Backend.MasterUser) || string.IsNullOrEmpty(Backend.MasterPassword))
-        {
-            yield return new ValidationResult(
-                $"{Section}:Backend:MasterUser and MasterPassword are required when an IMAP or POP3 listener is enabled.",
-                [nameof(Backend)]);
-        }
-    }
 }
 
 /// <summary>The listeners of one protocol. A port of 0 picks a free port; no port disables that listener.</summary>

@@ -4,6 +4,7 @@ using CasGateway.Listeners;
 using CasGateway.Mail.Core;
 using CasGateway.Mail.Imap;
 using CasGateway.Mail.Pop;
+using CasGateway.Mail.Smtp;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -14,8 +15,8 @@ namespace CasGateway.Mail;
 public static class MailStage
 {
     /// <summary>
-    /// IMAP and POP3 front doors on Kestrel connection handlers: per protocol an implicit-TLS and a STARTTLS listener
-    /// (each optional) on the gateway's address, with the same certificates and connection middleware as HTTPS, and
+    /// IMAP, POP3 and SMTP front doors on Kestrel connection handlers: per protocol an implicit-TLS and a STARTTLS
+    /// listener, and for SMTP an inbound one (each optional) on the gateway's address, with the same certificates and connection middleware as HTTPS, and
     /// the same health and drain (<see cref="MailDrain"/>).
     /// </summary>
     public static WebApplicationBuilder AddMailProxies(this WebApplicationBuilder builder)
@@ -28,6 +29,7 @@ public static class MailStage
         services.AddSingleton<MailBackendConnector>();
         services.AddSingleton<MailProxy>();
         services.AddSingleton<MailDrain>();
+        services.AddSingleton<PreLoginConnections>();
         services.AddSingleton<MailSessionServices>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -37,7 +39,7 @@ public static class MailStage
             var listeners = kestrel.ApplicationServices.GetRequiredService<MailListeners>();
             var certificates = kestrel.ApplicationServices.GetRequiredService<ServerCertificateStore>();
 
-            void Listen(MailProtocol protocol, int? port, bool implicitTls)
+            void Listen(MailProtocol protocol, int? port, bool implicitTls, bool inbound = false)
             {
                 if (port is null)
                 {
@@ -59,15 +61,22 @@ public static class MailStage
                     {
                         listen.UseHttps(https);
                     }
-                    if (protocol == MailProtocol.Imap)
+                    switch (protocol)
                     {
-                        listen.UseConnectionHandler<ImapConnectionHandler>();
+                        case MailProtocol.Imap:
+                            listen.UseConnectionHandler<ImapConnectionHandler>();
+                            break;
+                        case MailProtocol.Pop3:
+                            listen.UseConnectionHandler<PopConnectionHandler>();
+                            break;
+                        case MailProtocol.Smtp when inbound:
+                            listen.UseConnectionHandler<SmtpInboundConnectionHandler>();
+                            break;
+                        default:
+                            listen.UseConnectionHandler<SmtpSubmissionConnectionHandler>();
+                            break;
                     }
-                    else
-                    {
-                        listen.UseConnectionHandler<PopConnectionHandler>();
-                    }
-                    listeners.Add(new MailListener(protocol, implicitTls, listen));
+                    listeners.Add(new MailListener(protocol, implicitTls, listen, inbound));
                 });
             }
 
@@ -75,6 +84,9 @@ public static class MailStage
             Listen(MailProtocol.Imap, options.Imap.StartTlsPort, implicitTls: false);
             Listen(MailProtocol.Pop3, options.Pop.ImplicitTlsPort, implicitTls: true);
             Listen(MailProtocol.Pop3, options.Pop.StartTlsPort, implicitTls: false);
+            Listen(MailProtocol.Smtp, options.Smtp.SubmissionImplicitTlsPort, implicitTls: true);
+            Listen(MailProtocol.Smtp, options.Smtp.SubmissionPort, implicitTls: false);
+            Listen(MailProtocol.Smtp, options.Smtp.InboundPort, implicitTls: false, inbound: true);
         });
         return builder;
     }

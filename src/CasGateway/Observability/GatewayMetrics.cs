@@ -43,6 +43,10 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _circuitTransitions;
+    private readonly Counter<long> _refusals;
+    private readonly Counter<long> _loginFailures;
+    private readonly Counter<long> _loginRefusals;
+    private readonly Counter<long> _loginLockouts;
     private readonly ConcurrentDictionary<string, ComponentHealth> _components = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, CircuitState> _circuits = new(StringComparer.OrdinalIgnoreCase);
 
@@ -57,12 +61,21 @@ public sealed class GatewayMetrics
         _cacheLookups = meter.CreateCounter<long>("casgateway.locator_cache.lookups", "{lookup}", "Locates answered by the locator cache (hit) or by the locator (miss).");
         _retries = meter.CreateCounter<long>("casgateway.retries", "{retry}", "Requests sent again to another server.");
         _circuitTransitions = meter.CreateCounter<long>("casgateway.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes per backend server.");
+        _refusals = meter.CreateCounter<long>("casgateway.refusals", "{response}", "The gateway's own error answers by status and error code (e.g. 503 LocatorUnavailable, 400 InvalidHeader).");
+        _loginFailures = meter.CreateCounter<long>("casgateway.login.failures", "{attempt}", "Logins with wrong credentials, by protocol.");
+        _loginRefusals = meter.CreateCounter<long>("casgateway.login.refusals", "{attempt}",
+            "Logins refused before the password was checked, by protocol and reason (backoff, lockout, busy, connections).");
+        _loginLockouts = meter.CreateCounter<long>("casgateway.login.lockouts", "{lockout}", "Accounts and source addresses locked after too many failed logins, by scope.");
         meter.CreateObservableGauge("casgateway.component.state", ObserveComponents, "{state}", "Health state per component: 0 Inactive, 1 Draining, 2 Active.");
         meter.CreateObservableGauge("casgateway.circuit_breaker.state", ObserveCircuits, "{state}", "Circuit breaker per backend server: 0 Closed, 1 HalfOpen, 2 Open.");
     }
 
     /// <summary>Reports a component's health state (e.g. <c>OwaProxy</c>, <c>ServerWideOffline</c>).</summary>
     public void SetComponentState(string component, ComponentHealth state) => _components[component] = state;
+
+    /// <summary>Counts one of the gateway's own error answers; <paramref name="errorCode"/> comes from a fixed set, never from the client.</summary>
+    public void RecordRefusal(int status, string errorCode)
+        => _refusals.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("code", errorCode));
 
     /// <summary>Counts one retry of a request of <paramref name="family"/>, e.g. reason <c>DbMountedElsewhere</c>.</summary>
     public void RecordRetry(ProtocolFamily family, string reason)
@@ -78,6 +91,16 @@ public sealed class GatewayMetrics
             _circuitTransitions.Add(1, new KeyValuePair<string, object?>("server", server), new KeyValuePair<string, object?>("state", state.ToString()));
         }
     }
+
+    /// <summary>Counts a login with wrong credentials over <paramref name="protocol"/> (<c>Basic</c>, <c>IMAP</c>…).</summary>
+    public void RecordLoginFailure(string protocol) => _loginFailures.Add(1, new KeyValuePair<string, object?>("protocol", protocol));
+
+    /// <summary>Counts a login refused unchecked: <c>backoff</c>, <c>lockout</c>, <c>busy</c> (hashing at capacity) or <c>connections</c>.</summary>
+    public void RecordLoginRefusal(string protocol, string reason)
+        => _loginRefusals.Add(1, new KeyValuePair<string, object?>("protocol", protocol), new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Counts a lockout of an <c>account</c> or a <c>source</c>.</summary>
+    public void RecordLockout(string scope) => _loginLockouts.Add(1, new KeyValuePair<string, object?>("scope", scope));
 
     internal void RecordRequest(RequestSummary request)
     {

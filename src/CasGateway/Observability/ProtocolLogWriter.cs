@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using CasGateway.Anchoring;
 using CasGateway.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Location;
@@ -32,11 +31,13 @@ internal sealed class ProtocolLogWriter
     private readonly GatewayMetrics _metrics;
     private readonly IOptionsMonitor<ProtocolLogOptions> _options;
     private readonly IMailboxLocator _locator;
+    private readonly ILocatorStore _store;
     private readonly string _node;
     private readonly string? _site;
 
-    public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, IOptions<GatewayOptions> gateway)
+    public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, ILocatorStore store, IOptions<GatewayOptions> gateway)
     {
+        _store = store;
         _logger = logs.Logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, SourceContext);
         _metrics = metrics;
         _options = options;
@@ -52,30 +53,32 @@ internal sealed class ProtocolLogWriter
             return;
         }
         var ended = Stopwatch.GetTimestamp();
-        var decision = context.Features.Get<RoutingDecision>();
-        ProtocolFamily? family = decision?.Family ?? FamilyOfRoute(context);
+        var routing = context.Features.Get<RoutePlanFeature>();
+        var plan = routing?.Plan;
+        var family = context.Features.Get<IGatewayRequestFeature>()?.Family;
         var protocol = family?.ToString() ?? NoFamily;
         var status = context.Response.StatusCode;
         var forwarded = record.BackendSent != 0;
-        var server = TargetOf(context, decision);
-        var errorCode = ErrorCodeOf(context, decision, record, status);
+        var server = TargetOf(context, plan);
+        var errorCode = ErrorCodeOf(context, record, status);
         var action = forwarded
             ? (_site is not null && server is not null && !string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase) ? "CrossSiteProxy" : "Proxy")
-            : decision?.Action == RouteAction.Redirect ? "Redirect"
+            : plan?.Action == RouteAction.Redirect ? "Redirect"
             : errorCode is not null || status >= 400 ? "Rejected" : "Local";
         var total = Stopwatch.GetElapsedTime(record.Started, ended);
         var backendTotal = forwarded ? Stopwatch.GetElapsedTime(record.BackendSent, record.HandlerEnded) : (TimeSpan?)null;
         var firstByte = forwarded && record.BackendFirstByte != 0 ? Stopwatch.GetElapsedTime(record.BackendSent, record.BackendFirstByte) : (TimeSpan?)null;
-        var located = decision is { Anchor: not null };
+        var located = plan is { Anchor: not null };
+        var fromCookie = plan?.Source == RouteSource.BackEndCookie;
 
         _metrics.RecordRequest(new RequestSummary(
             protocol,
             action,
             status,
             total,
-            CookieHit: located ? decision!.FromCookie : null,
-            CacheHit: located && !decision!.FromCookie ? decision.FromCache : null,
-            decision?.LocatorLatency ?? TimeSpan.Zero,
+            CookieHit: located ? fromCookie : null,
+            CacheHit: located && !fromCookie ? plan!.Source == RouteSource.LocatorCache : null,
+            plan?.LocatorLatency ?? TimeSpan.Zero,
             server?.Fqdn,
             firstByte));
 
@@ -103,22 +106,23 @@ internal sealed class ProtocolLogWriter
             Property("AuthenticationType", GatewayClaims.MethodOf(user)),
             Property("IsAuthenticated", user.Identity?.IsAuthenticated == true),
             Property("AuthenticatedUser", user.Identity?.IsAuthenticated == true ? GatewayClaims.AddressOf(user) ?? user.Identity.Name : null),
-            Property("AnchorMailbox", decision?.Anchor?.Address),
-            Property("RoutingHint", decision?.HintSource),
-            Property("RoutingType", RoutingTypeOf(decision)),
-            Property("BackEndCookie", decision is null ? null : decision.FromCookie ? "Hit" : decision.CookieEntries.Count > 0 ? "Miss" : null),
+            Property("AnchorMailbox", plan?.Anchor?.Address),
+            Property("RoutingHint", plan?.HintSource),
+            Property("RoutingType", RoutingTypeOf(plan)),
+            Property("LocatorStore", plan?.Source == RouteSource.Locator ? _store.StoreName : null),
+            Property("BackEndCookie", plan is null ? null : fromCookie ? "Hit" : plan.CookieEntries.Count > 0 ? "Miss" : null),
             Property("ProxyAction", action),
-            Property("RoutingRule", decision?.Rule),
+            Property("RoutingRule", plan?.Rule),
             Property("ErrorCode", errorCode),
             Property("TargetServer", server?.Fqdn),
             Property("TargetServerVersion", server?.Version.ToString()),
             Property("TargetSite", server?.Site),
-            Property("Database", decision?.Target?.Database),
+            Property("Database", plan?.Database),
             Property("ServerHostName", _node),
             Property("HttpStatus", status),
             Property("BackEndStatus", record.BackendStatus),
-            Property("RetryCount", decision?.RetryCount ?? 0),
-            Property("ServerLocatorLatency", located ? Milliseconds(decision!.LocatorLatency) : null),
+            Property("RetryCount", routing?.RetryCount ?? 0),
+            Property("ServerLocatorLatency", located ? Milliseconds(plan!.LocatorLatency) : null),
             Property("BackendConnectLatency", forwarded ? Milliseconds(record.BackendConnectWait) : null),
             Property("BackendFirstByteLatency", Milliseconds(firstByte)),
             Property("BackendTotalLatency", Milliseconds(backendTotal)),
@@ -136,35 +140,30 @@ internal sealed class ProtocolLogWriter
             span?.TraceId ?? default, span?.SpanId ?? default));
     }
 
-    private static ProtocolFamily? FamilyOfRoute(HttpContext context)
-        => context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is { } route && RouteMetadata.TryGetFamily(route.Config, out var family)
-            ? family
-            : null;
-
-    /// <summary>The chosen server: the routing decision's, or for "any server" requests the destination YARP picked.</summary>
-    private MailboxServer? TargetOf(HttpContext context, RoutingDecision? decision)
+    /// <summary>The chosen server: the plan's, or for "any server" requests the destination YARP picked.</summary>
+    private MailboxServer? TargetOf(HttpContext context, RoutePlan? plan)
     {
-        if (decision?.Target is { } target)
+        if (plan?.Server is { } server)
         {
-            return target.Server;
+            return server;
         }
         if (context.Features.Get<IReverseProxyFeature>()?.ProxiedDestination?.DestinationId is not { } fqdn)
         {
             return null;
         }
-        foreach (var server in _locator.Servers)
+        foreach (var known in _locator.Servers)
         {
-            if (string.Equals(server.Fqdn, fqdn, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(known.Fqdn, fqdn, StringComparison.OrdinalIgnoreCase))
             {
-                return server;
+                return known;
             }
         }
         return null;
     }
 
-    private static string? ErrorCodeOf(HttpContext context, RoutingDecision? decision, RequestRecord record, int status)
+    private static string? ErrorCodeOf(HttpContext context, RequestRecord record, int status)
     {
-        if ((decision?.ErrorCode ?? record.ErrorCode) is { } code)
+        if (record.ErrorCode is { } code)
         {
             return code;
         }
@@ -181,14 +180,13 @@ internal sealed class ProtocolLogWriter
         };
     }
 
-    private static string? RoutingTypeOf(RoutingDecision? decision) => decision switch
+    private static string? RoutingTypeOf(RoutePlan? plan) => plan?.Source switch
     {
-        null => null,
-        { FromCookie: true } => "BackEndCookie",
-        { Anchor: not null, FromCache: true } => "LocatorCache",
-        { Anchor: not null } => "Locator",
-        { HintSource: HintSources.TargetServer } => "TargetServer",
-        { HintSource: HintSources.AnyServer } => "AnyServer",
+        RouteSource.BackEndCookie => "BackEndCookie",
+        RouteSource.LocatorCache => "LocatorCache",
+        RouteSource.Locator => "Locator",
+        RouteSource.TargetServer => "TargetServer",
+        RouteSource.AnyServer => "AnyServer",
         _ => null,
     };
 

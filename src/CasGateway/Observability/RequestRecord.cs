@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace CasGateway.Observability;
 
 /// <summary>
-/// What the protocol log measures of one request besides the routing decision: timestamps of the forward, the
+/// What the protocol log measures of one request besides the routing plan: timestamps of the forward, the
 /// backend's status and the body byte counts. Kept as a request feature and, for the HTTP client's measurements,
 /// as the ambient record of the request's async flow.
 /// </summary>
@@ -39,7 +39,7 @@ internal sealed class RequestRecord(long started, DateTimeOffset startedAt, Acti
 
     public int? BackendStatus { get; set; }
 
-    /// <summary>Why the gateway refused the request, when no routing decision carries it (e.g. a scrape refused).</summary>
+    /// <summary>Why the gateway refused the request: set by every refusal it writes (GatewayResponses, the scrape gate).</summary>
     public string? ErrorCode { get; set; }
 
     public CountingRequestStream? RequestBody { get; set; }

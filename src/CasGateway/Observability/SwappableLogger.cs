@@ -98,7 +98,7 @@ internal sealed class SwappableLogger : ILogger
 
     public ILogger ForContext(Type source) => ForContext(Constants.SourceContextPropertyName, source.FullName);
 
-    public void Write(LogEvent logEvent) => Current.Write(logEvent);
+    public void Write(LogEvent logEvent) => Current.Write(ProbeFailureLines.Shorten(logEvent));
 
     public void Write(LogEventLevel level, string messageTemplate) => Current.Write(level, messageTemplate);
 

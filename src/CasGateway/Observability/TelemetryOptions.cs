@@ -1,11 +1,10 @@
 using System.ComponentModel.DataAnnotations;
-using System.Net;
 using OpenTelemetry.Exporter;
 
 namespace CasGateway.Observability;
 
 /// <summary><c>Gateway:Telemetry</c>: where metrics and traces go.</summary>
-public sealed class TelemetryOptions : IValidatableObject
+public sealed class TelemetryOptions
 {
     public const string Section = "Gateway:Telemetry";
 
@@ -22,19 +21,4 @@ public sealed class TelemetryOptions : IValidatableObject
 
     /// <summary>Networks (CIDR) besides loopback that may scrape; everyone else gets 404.</summary>
     public List<string> ScrapeAllowedNetworks { get; set; } = [];
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        foreach (var network in ScrapeAllowedNetworks)
-        {
-            if (!IPNetwork.TryParse(network, out _))
-            {
-                yield return new ValidationResult($"'{network}' is not a network in CIDR form (e.g. 10.0.0.0/8).", [nameof(ScrapeAllowedNetworks)]);
-            }
-        }
-        if (OtlpEndpoint is { } endpoint && !(endpoint.IsAbsoluteUri && endpoint.Scheme is "http" or "https"))
-        {
-            yield return new ValidationResult($"'{endpoint}' is not an http(s) URL.", [nameof(OtlpEndpoint)]);
-        }
-    }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using CasGateway.Location;
+using CasGateway.Observability;
 
 namespace CasGateway.Routing;
 
@@ -9,17 +11,20 @@ namespace CasGateway.Routing;
 /// </summary>
 public static partial class GatewayResponses
 {
+    /// <summary>The <c>Retry-After</c> of answers about a passing condition (locator down, server unavailable).</summary>
+    public static readonly TimeSpan RetryShortly = TimeSpan.FromSeconds(5);
+
     /// <param name="publicReason">
     /// The reason is the gateway's own text, built from configuration alone (a routing verdict telling the client
     /// where to go), and is written to the body too; never set for a reason that quotes anything the client sent.
     /// </param>
     public static Task WriteAsync(HttpContext context, int status, string errorCode, string message, TimeSpan? retryAfter = null, bool publicReason = false)
     {
-        var routing = context.Features.Get<RoutingDecision>();
-        if (routing is not null)
+        if (context.Features.Get<RequestRecord>() is { } record)
         {
-            routing.ErrorCode = errorCode;
+            record.ErrorCode = errorCode;
         }
+        context.RequestServices.GetRequiredService<Observability.GatewayMetrics>().RecordRefusal(status, errorCode);
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CasGateway.Refusals");
         LogRefusal(logger, status, errorCode, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString(), message, context.TraceIdentifier);
         context.Response.StatusCode = status;
@@ -33,6 +38,10 @@ public static partial class GatewayResponses
             ? string.Create(CultureInfo.InvariantCulture, $"{status} {errorCode}: {message} (request {context.TraceIdentifier})\n")
             : string.Create(CultureInfo.InvariantCulture, $"{status} {errorCode} (request {context.TraceIdentifier})\n"));
     }
+
+    /// <summary>The plan's server cannot be forwarded to: not (or no longer) a destination, or unreachable after the retries.</summary>
+    public static Task ServerUnavailableAsync(HttpContext context, MailboxServer server)
+        => WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "ServerUnavailable", $"Mailbox server {server.Fqdn} is not available.", RetryShortly);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Status} {ErrorCode}: {Method} {Path} from {ClientIp}: {Reason} (request {RequestId})")]
     private static partial void LogRefusal(ILogger logger, int status, string errorCode, string method, PathString path, string? clientIp, string reason, string requestId);

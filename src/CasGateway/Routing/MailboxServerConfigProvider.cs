@@ -9,7 +9,7 @@ namespace CasGateway.Routing;
 
 /// <summary>
 /// Feeds YARP the mailbox servers as destinations of one cluster, from the locator, and refreshes them when the
-/// directory changes. Routes come from appsettings; the routing step keeps only the destination the locator chose.
+/// directory changes. Routes come from appsettings; the proxy step keeps only the destination of the request's plan.
 /// </summary>
 public sealed class MailboxServerConfigProvider : IProxyConfigProvider, IDisposable
 {

@@ -7,31 +7,8 @@ using Microsoft.Extensions.Options;
 
 namespace CasGateway.Routing;
 
-/// <summary>What the gateway does with a located request.</summary>
-public enum RouteAction
-{
-    /// <summary>Proxy to a server of this site.</summary>
-    Proxy,
-
-    /// <summary>Proxy to a server of another site.</summary>
-    ProxyAcrossSites,
-
-    /// <summary>Send the client elsewhere (302, or ActiveSync's 451, or an Autodiscover redirect answer).</summary>
-    Redirect,
-
-    /// <summary>Answer with an error naming where the mailbox is served.</summary>
-    Reject,
-}
-
-/// <summary>The decision for one request and the rule (table cell) that made it.</summary>
-public sealed record RouteVerdict(RouteAction Action, string Rule, MailboxServer? Server = null, int Status = 0, string? Location = null, string? Message = null)
-{
-    /// <summary>For ActiveSync's redirect (451): the cloud endpoint in <c>X-MS-Location</c>.</summary>
-    public string? MsLocation { get; init; }
-
-    /// <summary>For an Autodiscover redirect answer: the address the client should ask about instead.</summary>
-    public string? RedirectAddress { get; init; }
-}
+/// <summary>One cell of the decision table: what to do, the rule's name, where to forward or what to answer.</summary>
+public readonly record struct RouteVerdict(RouteAction Action, string Rule, MailboxServer? Server = null, RouteAnswer? Answer = null);
 
 /// <summary>
 /// The site/version decision table (docs/routing.md). Redirect targets come only from configuration and the
@@ -42,12 +19,13 @@ public sealed class RoutingRules(IOptionsMonitor<SiteRoutingOptions> options, IO
     private const int Modern = 15;
     private const int Exchange2010 = 14;
 
-    public RouteVerdict Decide(ProtocolFamily family, HttpRequest request, MailboxLocation location, IReadOnlyList<MailboxServer> servers, Func<MailboxServer, bool> isHealthy)
+    public RouteVerdict Decide(in RouteFacts request, MailboxLocation location, IReadOnlyList<MailboxServer> servers, ServerHealth health)
     {
+        var family = request.Family;
         var settings = options.CurrentValue;
         if (location.IsCloud)
         {
-            return Cloud(family, request, location.Mailbox, settings.Cloud);
+            return Cloud(request, location.Mailbox, settings.Cloud);
         }
         var server = location.Server;
         var browser = family is ProtocolFamily.Owa or ProtocolFamily.Ecp;
@@ -77,12 +55,11 @@ public sealed class RoutingRules(IOptionsMonitor<SiteRoutingOptions> options, IO
                     break;
                 default:
                     var url = new Uri(legacy, FamilyPath(family));
-                    return new RouteVerdict(RouteAction.Reject, "LegacyNamespaceOnly", Status: StatusCodes.Status404NotFound,
-                        Message: $"Mailbox is on Exchange {server.Version}; use the legacy URL {url}.");
+                    return Reject("LegacyNamespaceOnly", $"Mailbox is on Exchange {server.Version}; use the legacy URL {url}.");
             }
         }
 
-        var frontEnd = FrontEndFor(server, servers, isHealthy);
+        var frontEnd = FrontEndFor(server, servers, health);
         if (browser && frontEnd?.ExternalUrl is { } feUrl && !SameHost(feUrl, request))
         {
             return Redirect("LegacyFrontEndRedirect", feUrl, request);
@@ -93,20 +70,19 @@ public sealed class RoutingRules(IOptionsMonitor<SiteRoutingOptions> options, IO
         }
         if (frontEnd is null)
         {
-            return new RouteVerdict(RouteAction.Reject, "NoFrontEnd", Status: StatusCodes.Status404NotFound,
-                Message: string.Create(CultureInfo.InvariantCulture, $"No healthy front end of version {server.Version.Major}.{server.Version.Minor}."));
+            return Reject("NoFrontEnd", string.Create(CultureInfo.InvariantCulture, $"No healthy front end of version {server.Version.Major}.{server.Version.Minor}."));
         }
         var across = gateway.Value.Site is { } mine && !string.Equals(frontEnd.Site, mine, StringComparison.OrdinalIgnoreCase);
         return new RouteVerdict(across ? RouteAction.ProxyAcrossSites : RouteAction.Proxy, "LegacyFrontEndProxy", frontEnd);
     }
 
     /// <summary>A healthy front end of the mailbox server's major version, in its site if one is there.</summary>
-    private static MailboxServer? FrontEndFor(MailboxServer mailboxServer, IReadOnlyList<MailboxServer> servers, Func<MailboxServer, bool> isHealthy)
+    private static MailboxServer? FrontEndFor(MailboxServer mailboxServer, IReadOnlyList<MailboxServer> servers, ServerHealth health)
     {
         MailboxServer? elsewhere = null;
         foreach (var candidate in servers)
         {
-            if (!candidate.IsFrontEnd || candidate.Version.Major != mailboxServer.Version.Major || !isHealthy(candidate))
+            if (!candidate.IsFrontEnd || candidate.Version.Major != mailboxServer.Version.Major || !health.IsHealthy(candidate))
             {
                 continue;
             }
@@ -119,44 +95,47 @@ public sealed class RoutingRules(IOptionsMonitor<SiteRoutingOptions> options, IO
         return elsewhere;
     }
 
-    private static RouteVerdict Cloud(ProtocolFamily family, HttpRequest request, Mailbox mailbox, CloudOptions cloud)
+    private static RouteVerdict Cloud(in RouteFacts request, Mailbox mailbox, CloudOptions cloud)
     {
         var domain = mailbox.PrimarySmtpAddress[(mailbox.PrimarySmtpAddress.IndexOf('@') + 1)..];
         var target = mailbox.CloudTargetAddress!;
-        switch (family)
+        switch (request.Family)
         {
             case ProtocolFamily.Owa or ProtocolFamily.Ecp:
                 var owa = cloud.OwaUrlByDomain.TryGetValue(domain, out var perDomain)
                     ? perDomain.ToString()
                     : cloud.OwaUrl.Replace("{domain}", Uri.EscapeDataString(domain), StringComparison.Ordinal);
-                return new RouteVerdict(RouteAction.Redirect, "CloudOwaRedirect", Status: StatusCodes.Status302Found, Location: owa);
+                return new RouteVerdict(RouteAction.Redirect, "CloudOwaRedirect", Answer: new RouteAnswer(StatusCodes.Status302Found, null, null) { Location = owa });
             case ProtocolFamily.ActiveSync:
-                return new RouteVerdict(RouteAction.Redirect, "CloudActiveSyncRedirect", Status: 451,
-                    Message: "The mailbox has moved to the cloud.")
+                return new RouteVerdict(RouteAction.Redirect, "CloudActiveSyncRedirect", Answer: new RouteAnswer(451, null, "The mailbox has moved to the cloud.")
                 {
                     MsLocation = new Uri(new Uri(cloud.Endpoint), "/Microsoft-Server-ActiveSync").ToString(),
-                };
+                });
             case ProtocolFamily.Autodiscover when request.Path.Value?.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) == true:
                 // POX: a 200 answer that tells the client which address to ask about instead (redirectAddr).
-                return new RouteVerdict(RouteAction.Redirect, "CloudAutodiscoverRedirect", Status: StatusCodes.Status200OK) { RedirectAddress = target };
+                return new RouteVerdict(RouteAction.Redirect, "CloudAutodiscoverRedirect", Answer: new RouteAnswer(StatusCodes.Status200OK, null, null) { RedirectAddress = target });
             case ProtocolFamily.Autodiscover:
-                return new RouteVerdict(RouteAction.Redirect, "CloudAutodiscoverRedirect", Status: StatusCodes.Status302Found,
-                    Location: new Uri(new Uri(cloud.AutodiscoverEndpoint), "/autodiscover/autodiscover.json/v1.0/" + Uri.EscapeDataString(target)) + request.QueryString.ToUriComponent());
+                return new RouteVerdict(RouteAction.Redirect, "CloudAutodiscoverRedirect", Answer: new RouteAnswer(StatusCodes.Status302Found, null, null)
+                {
+                    Location = new Uri(new Uri(cloud.AutodiscoverEndpoint), "/autodiscover/autodiscover.json/v1.0/" + Uri.EscapeDataString(target)) + request.Query.ToUriComponent(),
+                });
             default:
-                var endpoint = new Uri(new Uri(cloud.Endpoint), FamilyPath(family));
-                return new RouteVerdict(RouteAction.Reject, "CloudNotHere", Status: StatusCodes.Status404NotFound,
-                    Message: $"The mailbox is hosted in the cloud; use {endpoint}.");
+                var endpoint = new Uri(new Uri(cloud.Endpoint), FamilyPath(request.Family));
+                return Reject("CloudNotHere", $"The mailbox is hosted in the cloud; use {endpoint}.");
         }
     }
 
-    private static RouteVerdict Redirect(string rule, Uri baseUrl, HttpRequest request)
+    private static RouteVerdict Reject(string rule, string message)
+        => new(RouteAction.Reject, rule, Answer: new RouteAnswer(StatusCodes.Status404NotFound, rule, message));
+
+    private static RouteVerdict Redirect(string rule, Uri baseUrl, in RouteFacts request)
     {
         var location = new UriBuilder(baseUrl.Scheme, baseUrl.Host, baseUrl.Port).Uri.GetLeftPart(UriPartial.Authority)
-            + request.PathBase.ToUriComponent() + request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
-        return new RouteVerdict(RouteAction.Redirect, rule, Status: StatusCodes.Status302Found, Location: location);
+            + request.PathBase.ToUriComponent() + request.Path.ToUriComponent() + request.Query.ToUriComponent();
+        return new RouteVerdict(RouteAction.Redirect, rule, Answer: new RouteAnswer(StatusCodes.Status302Found, null, null) { Location = location });
     }
 
-    private static bool SameHost(Uri url, HttpRequest request) => string.Equals(url.Host, request.Host.Host, StringComparison.OrdinalIgnoreCase);
+    private static bool SameHost(Uri url, in RouteFacts request) => string.Equals(url.Host, request.Host.Host, StringComparison.OrdinalIgnoreCase);
 
     private static string FamilyPath(ProtocolFamily family) => family switch
     {

@@ -7,20 +7,32 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using CasGateway.Listeners;
+using CasGateway.Observability;
 using CasGateway.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Serilog.Core;
 using Xunit.Abstractions;
 
 namespace CasGateway.EndToEnd.Configuration;
 
 /// <summary>Issue 11: admins edit appsettings and certificates while the gateway serves; nothing is dropped.</summary>
+[Collection(Health.LoadSensitive.Name)]
 public sealed class LiveReloadTests(ITestOutputHelper output)
 {
+    /// <summary>
+    /// Each invalid edit must be logged as rejected, naming the bad key, and leave the last good values in force: the
+    /// options the stages read still hold them. Without the reload guard the bad scrape network reaches
+    /// <c>IOptionsMonitor</c> (whose validator then throws) and the bad route reaches YARP, so this test fails.
+    /// </summary>
     [Fact]
     public async Task Twenty_alternating_valid_and_invalid_edits_under_load_cost_no_request_and_the_valid_ones_apply()
     {
         await using var topology = await TestTopology.StartAsync();
         var file = GatewaySettingsFile.Create(Path.Combine(topology.Folder, "content"), topology.GatewaySettings());
-        await using var gateway = await TestGateway.StartAsync(file, topology.GatewayCertificate);
+        var logs = new CapturingLogSink();
+        await using var gateway = await TestGateway.StartAsync(file, topology.GatewayCertificate, services => services.AddSingleton<ILogEventSink>(logs));
+        var telemetry = gateway.GetRequiredService<IOptionsMonitor<TelemetryOptions>>();
         using var client = gateway.CreateClient();
         var alice = topology.Directory.Mailbox("alice@contoso.com");
 
@@ -46,12 +58,13 @@ public sealed class LiveReloadTests(ITestOutputHelper output)
             }
         })).ToList();
 
-        Action<JsonObject>[] invalid =
+        (Action<JsonObject> Edit, string Problem)[] invalid =
         [
-            s => s["Gateway"]!["Backend"]!["MaxConnectionsPerServer"] = 0,
-            s => s["ReverseProxy"]!["Routes"]!["owa"]!["Metadata"]!["Family"] = "Nope",
-            s => s["Gateway"]!["Listners"] = new JsonObject { ["HttpsPort"] = 1 },
-            s => s["Gateway"]!["Backend"]!["ConnectTimeout"] = "soon",
+            (s => s["Gateway"]!["Backend"]!["MaxConnectionsPerServer"] = 0, "Gateway:Backend:MaxConnectionsPerServer = \"0\""),
+            (s => s["ReverseProxy"]!["Routes"]!["owa"]!["Metadata"]!["Family"] = "Nope", "ReverseProxy:Routes:owa:Metadata:Family = \"Nope\""),
+            (s => s["Gateway"]!["Listners"] = new JsonObject { ["HttpsPort"] = 1 }, "Gateway:Listners: unknown setting"),
+            (s => s["Gateway"]!["Backend"]!["ConnectTimeout"] = "soon", "Gateway:Backend:ConnectTimeout = \"soon\""),
+            (s => s["Gateway"]!["Telemetry"]!["ScrapeAllowedNetworks"] = new JsonArray("10.0.0.0/33"), "Gateway:Telemetry:ScrapeAllowedNetworks:0 = \"10.0.0.0/33\""),
         ];
         var routePresent = false;
         for (var edit = 0; edit < 20; edit++)
@@ -76,17 +89,23 @@ public sealed class LiveReloadTests(ITestOutputHelper output)
                 var seen = await RequestPath.RequestPathTests.PollAsync(() => StatusAsync(client, alice, "/owa2/"), s => s == expected, TimeSpan.FromSeconds(10));
                 Assert.True(expected == seen, $"valid edit {edit} did not take effect: /owa2/ answers {(int)seen}");
             }
-            else if (edit == 5)
-            {
-                file.WriteRaw("{ \"Gateway\": { \"Listeners\": ");
-                await Task.Delay(TimeSpan.FromMilliseconds(800));
-                Assert.Equal(routePresent ? HttpStatusCode.OK : HttpStatusCode.NotFound, await StatusAsync(client, alice, "/owa2/"));
-            }
             else
             {
-                file.EditOnce(invalid[edit / 2 % invalid.Length]);
-                await Task.Delay(TimeSpan.FromMilliseconds(800));
+                var rejectedBefore = Rejections(logs).Count;
+                var (change, problem) = edit == 5 ? (null, "") : invalid[edit / 2 % invalid.Length];
+                if (change is null)
+                {
+                    file.WriteRaw("{ \"Gateway\": { \"Listeners\": ");
+                }
+                else
+                {
+                    file.EditOnce(change);
+                }
+                var rejections = await RequestPath.RequestPathTests.PollAsync(() => Task.FromResult(Rejections(logs)), r => r.Count > rejectedBefore, TimeSpan.FromSeconds(10));
+                Assert.True(rejections.Count > rejectedBefore, $"invalid edit {edit} was not logged as rejected");
+                Assert.Contains(problem, rejections[^1], StringComparison.Ordinal);
                 Assert.Equal(routePresent ? HttpStatusCode.OK : HttpStatusCode.NotFound, await StatusAsync(client, alice, "/owa2/"));
+                Assert.Empty(telemetry.CurrentValue.ScrapeAllowedNetworks);
             }
         }
         await stop.CancelAsync();
@@ -207,6 +226,9 @@ public sealed class LiveReloadTests(ITestOutputHelper output)
         Assert.Contains("Gateway:Listners: unknown setting; did you mean 'Listeners'?", error, StringComparison.Ordinal);
         Assert.DoesNotContain("not-a-real-secret", error, StringComparison.Ordinal);
     }
+
+    private static List<string> Rejections(CapturingLogSink logs)
+        => [.. logs.Events.Where(e => e.MessageTemplate.Text.StartsWith("Edit of {File} rejected", StringComparison.Ordinal)).Select(e => e.Properties["Problems"] is Serilog.Events.ScalarValue { Value: string problems } ? problems : "")];
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, TestMailbox user, string path)
     {

@@ -60,12 +60,16 @@ public sealed class FailoverTests(ITestOutputHelper output)
             }
         })).ToList();
 
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Switch over once the load runs, large POSTs included (bounded: a machine too slow to get there fails the test).
+        await Health.HealthTestKit.EventuallyAsync(() => outcomes.GetValueOrDefault("200") >= 200 && largeOutcomes.GetValueOrDefault("200") >= 2,
+            TimeSpan.FromSeconds(30), "the load (with two streamed large POSTs) ran before the switchover");
         var before = outcomes.Values.Sum();
         topology.Directory.Activate("DB01", "mbx2.contoso.com");
         topology.Directory.Save();
         await topology.StopServerAsync("mbx1.contoso.com");
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Keep the load on until the switchover has been retried through and plenty of requests ran after it.
+        await Health.HealthTestKit.EventuallyAsync(() => retries.Count > 0 && outcomes.Values.Sum() >= before + 300,
+            TimeSpan.FromSeconds(30), "the switchover was retried through and 300 requests ran after it");
         await stop.CancelAsync();
         await Task.WhenAll(clients);
 
@@ -74,6 +78,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
         output.WriteLine($"streamed 256 KB POSTs: {largeOutcomes.Values.Sum()}, outcomes: {Describe(largeOutcomes)}");
         Assert.True(total > 500, $"only {total} requests ran");
         Assert.Equal(total, outcomes.GetValueOrDefault("200"));
+        Assert.True(largeOutcomes.GetValueOrDefault("200") >= 2, "no streamed large POST went through: the test did not exercise them");
         Assert.All(largeOutcomes.Keys, k => Assert.Contains(k, new[] { "200", "502", "503" }));
         Assert.True(retries.Count > 0, "the switchover caused no retry: the test did not exercise failover");
     }

@@ -36,10 +36,7 @@ public sealed class AdminEndpointTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _issuer.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _issuer, _topology);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using CasGateway.TestSupport;
@@ -18,7 +19,7 @@ public sealed class ClientAddressTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _topology = await TestTopology.StartAsync();
 
-    public async Task DisposeAsync() => await _topology.DisposeAsync();
+    public Task DisposeAsync() => Cleanup.DisposeAllAsync(_topology);
 
     [Theory]
     [InlineData(2)]
@@ -64,6 +65,33 @@ public sealed class ClientAddressTests : IAsyncLifetime
         using var plain = new HttpRequestMessage(HttpMethod.Get, "/owa/");
         plain.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox("alice@contoso.com"));
         Assert.Equal("127.0.0.1", (await (await direct.SendAsync(plain)).ReadAnswerAsync()).IdentityClientIp);
+    }
+
+    [Fact]
+    public async Task A_connection_from_a_balancer_that_sends_nothing_is_closed_after_the_header_timeout()
+    {
+        var settings = HealthTestKit.Settings();
+        settings["Gateway:Listeners:ProxyProtocol:TrustedBalancers:0"] = "127.0.0.1";
+        settings["Gateway:Listeners:ProxyProtocol:HeaderTimeout"] = "00:00:00.500";
+        await using var gateway = await TestGateway.StartAsync(_topology, settings);
+
+        using var silent = new System.Net.Sockets.TcpClient();
+        await silent.ConnectAsync(System.Net.IPAddress.Loopback, gateway.BaseAddress.Port);
+        var waited = Stopwatch.StartNew();
+        var buffer = new byte[16];
+        int read;
+        try
+        {
+            read = await silent.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (IOException)
+        {
+            read = 0;
+        }
+        waited.Stop();
+        Assert.Equal(0, read);
+        // Closed by the 0.5 s header timeout (not the 10 s default), with an honest margin for a loaded machine.
+        Assert.InRange(waited.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(5));
     }
 
     [Fact]

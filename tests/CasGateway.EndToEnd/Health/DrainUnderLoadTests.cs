@@ -20,7 +20,7 @@ public sealed class DrainUnderLoadTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task InitializeAsync() => _topology = await TestTopology.StartAsync();
 
-    public async Task DisposeAsync() => await _topology.DisposeAsync();
+    public Task DisposeAsync() => Cleanup.DisposeAllAsync(_topology);
 
     [Fact]
     public async Task Draining_a_node_under_load_fails_no_request_empties_its_connections_and_traffic_returns()

@@ -11,7 +11,7 @@ public sealed class HealthSettingsTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _topology = await TestTopology.StartAsync();
 
-    public async Task DisposeAsync() => await _topology.DisposeAsync();
+    public Task DisposeAsync() => Cleanup.DisposeAllAsync(_topology);
 
     [Fact]
     public async Task Exchange_style_failure_closes_the_connection_instead_of_answering()

@@ -6,6 +6,7 @@ using CasGateway.TestSupport;
 namespace CasGateway.EndToEnd.Health;
 
 /// <summary>Issue 6: drain ends long-lived requests at the end of the grace period, and drained nodes close connections.</summary>
+[Collection(LoadSensitive.Name)]
 public sealed class LongLivedRequestTests : IAsyncLifetime
 {
     private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(800);
@@ -22,9 +23,7 @@ public sealed class LongLivedRequestTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
     public static TheoryData<string, string, string, string?> HeldRequests => new()

@@ -12,6 +12,14 @@ public sealed class DovecotPair : IAsyncLifetime
 
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "casgw-dovecot-" + Guid.NewGuid().ToString("N")[..10]);
     private readonly List<DovecotServer> _servers = [];
+    private readonly bool _lmtp;
+
+    public DovecotPair()
+    {
+    }
+
+    /// <summary>A pair that also takes mail over LMTP (for Postfix in front of it), for a fixture that owns it.</summary>
+    internal DovecotPair(bool lmtp) => _lmtp = lmtp;
 
     public string MasterPassword { get; } = "master-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
 
@@ -21,9 +29,18 @@ public sealed class DovecotPair : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        foreach (var name in new[] { "mbx1.contoso.com", "mbx2.contoso.com" })
+        try
         {
-            _servers.Add(await DovecotServer.StartAsync(name, Path.Combine(_folder, name.Split('.')[0]), Users, MasterPassword));
+            foreach (var name in new[] { "mbx1.contoso.com", "mbx2.contoso.com" })
+            {
+                _servers.Add(await DovecotServer.StartAsync(name, Path.Combine(_folder, name.Split('.')[0]), Users, MasterPassword, _lmtp));
+            }
+        }
+        catch
+        {
+            // The first server is stopped if the second cannot start.
+            await DisposeAsync();
+            throw;
         }
     }
 

@@ -51,24 +51,36 @@ public sealed class DovecotServer : IAsyncDisposable
 
     public int PopsPort { get; private set; }
 
+    /// <summary>The LMTP port Postfix delivers to, when started with LMTP (0 otherwise).</summary>
+    public int LmtpPort { get; private set; }
+
     /// <summary>The subject of the message every user's INBOX starts with on this server.</summary>
     public string MarkerSubject => $"Welcome to {Name}";
 
-    public static async Task<DovecotServer> StartAsync(string name, string folder, IReadOnlyList<string> users, string masterPassword)
+    public static async Task<DovecotServer> StartAsync(string name, string folder, IReadOnlyList<string> users, string masterPassword, bool lmtp = false)
     {
         var dovecot = FindProgram("dovecot");
         var doveadm = FindProgram("doveadm");
         Directory.CreateDirectory(folder);
         var certificate = CertificateFiles.CreateSelfSigned("localhost", ["localhost"]);
         var server = new DovecotServer(name, folder, masterPassword, certificate);
-        await server.WriteFilesAsync(doveadm, users);
-        var (exit, output) = await RunAsync(dovecot, "-c", server._configPath);
-        if (exit != 0)
+        await server.WriteFilesAsync(doveadm, users, lmtp);
+        try
         {
-            throw new InvalidOperationException($"'dovecot -c {server._configPath}' failed ({exit}): {output}\n{server.ReadLog()}");
+            var (exit, output) = await RunAsync(dovecot, "-c", server._configPath);
+            if (exit != 0)
+            {
+                throw new InvalidOperationException($"'dovecot -c {server._configPath}' failed ({exit}): {output}\n{server.ReadLog()}");
+            }
+            await server.WaitUntilReadyAsync();
+            return server;
         }
-        await server.WaitUntilReadyAsync();
-        return server;
+        catch
+        {
+            // A Dovecot that started but never became ready (or half started) is stopped, not left running.
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The whole log so far (readable while Dovecot writes it).</summary>
@@ -105,10 +117,24 @@ public sealed class DovecotServer : IAsyncDisposable
         {
             await Task.Delay(50);
         }
+        if (pid > 0 && Directory.Exists($"/proc/{pid}"))
+        {
+            // doveadm could not stop it (e.g. it never became ready): end the master and its children.
+            try
+            {
+                using var master = Process.GetProcessById(pid);
+                master.Kill(entireProcessTree: true);
+                await master.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+            }
+            catch (ArgumentException)
+            {
+                // Exited meanwhile.
+            }
+        }
         Certificate.Dispose();
     }
 
-    private async Task WriteFilesAsync(string doveadm, IReadOnlyList<string> users)
+    private async Task WriteFilesAsync(string doveadm, IReadOnlyList<string> users, bool lmtp)
     {
         var certPath = Path.Combine(Folder, "cert.pem");
         var keyPath = Path.Combine(Folder, "key.pem");
@@ -144,6 +170,20 @@ public sealed class DovecotServer : IAsyncDisposable
         ImapsPort = FreePort();
         PopPort = FreePort();
         PopsPort = FreePort();
+        LmtpPort = lmtp ? FreePort() : 0;
+        // LMTP (dovecot-lmtpd), for Postfix in front of this server: docs recipes/postfix-dovecot-lmtp-slapd.md.
+        var lmtpConfig = lmtp ? $$"""
+            service lmtp {
+              inet_listener lmtp {
+                address = 127.0.0.1
+                port = {{LmtpPort}}
+              }
+            }
+            protocol lmtp {
+              postmaster_address = postmaster@contoso.com
+            }
+
+            """ : "";
         await File.WriteAllTextAsync(_configPath, $$"""
             base_dir = {{Folder}}/run
             state_dir = {{Folder}}/state
@@ -151,7 +191,7 @@ public sealed class DovecotServer : IAsyncDisposable
             listen = 127.0.0.1
             # The gateway may tell Dovecot the client's address (IMAP ID x-originating-ip, POP3 XCLIENT).
             login_trusted_networks = 127.0.0.0/8
-            protocols = imap pop3
+            protocols = imap pop3{{(lmtp ? " lmtp" : "")}}
             log_path = {{LogPath}}
             ssl = required
             ssl_cert = <{{certPath}}
@@ -190,7 +230,7 @@ public sealed class DovecotServer : IAsyncDisposable
                 ssl = yes
               }
             }
-
+            {{lmtpConfig}}
             """);
     }
 

@@ -21,9 +21,8 @@ public sealed class MailBearerTests(DovecotPair dovecot, ITestOutputHelper outpu
 
     public async Task DisposeAsync()
     {
-        _mail.WriteLogs(output);
-        await _mail.DisposeAsync();
-        await _issuer.DisposeAsync();
+        _mail?.WriteLogs(output);
+        await Cleanup.DisposeAllAsync(_mail, _issuer);
     }
 
     [Theory]

@@ -19,10 +19,10 @@ namespace CasGateway.EndToEnd.Mail;
 /// </summary>
 public sealed class MailDeployment : IAsyncDisposable
 {
-    private readonly List<TcpForwarder> _forwarders;
+    private readonly List<(TcpForwarder Forwarder, bool Smtp)> _forwarders;
     private readonly string _gatewayLogPath;
 
-    private MailDeployment(DovecotPair dovecot, TestTopology topology, TestGateway gateway, List<TcpForwarder> forwarders, string gatewayLogPath)
+    private MailDeployment(DovecotPair dovecot, TestTopology topology, TestGateway gateway, List<(TcpForwarder Forwarder, bool Smtp)> forwarders, string gatewayLogPath)
     {
         Dovecot = dovecot;
         Topology = topology;
@@ -38,21 +38,43 @@ public sealed class MailDeployment : IAsyncDisposable
     public TestGateway Gateway { get; }
 
     /// <summary>Connections the gateway opened to any Dovecot so far.</summary>
-    public int BackendConnections => _forwarders.Sum(f => f.Accepted);
+    public int BackendConnections => _forwarders.Where(f => !f.Smtp).Sum(f => f.Forwarder.Accepted);
 
+    /// <summary>Connections the gateway opened to any mailbox server's SMTP endpoint so far.</summary>
+    public int SmtpBackendConnections => _forwarders.Where(f => f.Smtp).Sum(f => f.Forwarder.Accepted);
+
+    /// <summary>
+    /// Starts the gateway; with <paramref name="smtpPorts"/> (each server's Postfix port, null for a server whose SMTP
+    /// is down) also its SMTP listeners — submission with STARTTLS and implicit TLS, and inbound — in front of them.
+    /// </summary>
     public static async Task<MailDeployment> StartAsync(
-        DovecotPair dovecot, MailBackendTls backendTls = MailBackendTls.ImplicitTls, IDictionary<string, string?>? overrides = null)
+        DovecotPair dovecot, MailBackendTls backendTls = MailBackendTls.ImplicitTls, IDictionary<string, string?>? overrides = null,
+        IReadOnlyDictionary<string, int?>? smtpPorts = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var topology = await TestTopology.StartAsync();
-        var forwarders = new List<TcpForwarder>();
+        var forwarders = new List<(TcpForwarder Forwarder, bool Smtp)>();
         foreach (var server in dovecot.Servers)
         {
             var implicitTls = backendTls == MailBackendTls.ImplicitTls;
             var imap = TcpForwarder.To(implicitTls ? server.ImapsPort : server.ImapPort);
             var pop = TcpForwarder.To(implicitTls ? server.PopsPort : server.PopPort);
-            forwarders.Add(imap);
-            forwarders.Add(pop);
+            forwarders.Add((imap, false));
+            forwarders.Add((pop, false));
             topology.Directory.MailEndpoints[server.Name] = (imap.Endpoint, pop.Endpoint);
+        }
+        foreach (var (server, port) in smtpPorts ?? new Dictionary<string, int?>())
+        {
+            if (port is { } up)
+            {
+                var smtp = TcpForwarder.To(up);
+                forwarders.Add((smtp, true));
+                topology.Directory.SmtpEndpoints[server] = smtp.Endpoint;
+            }
+            else
+            {
+                topology.Directory.SmtpEndpoints[server] = $"127.0.0.1:{DovecotServer.FreePort()}";
+            }
         }
         topology.Directory.Save();
         var logPath = Path.Combine(topology.Folder, "gateway.json");
@@ -74,16 +96,33 @@ public sealed class MailDeployment : IAsyncDisposable
             ["Serilog:WriteTo:0:Args:formatter"] = "Serilog.Formatting.Compact.CompactJsonFormatter, Serilog.Formatting.Compact",
             ["Serilog:MinimumLevel:Override:CasGateway.Mail"] = "Information",
         };
+        if (smtpPorts is not null)
+        {
+            settings["Gateway:Mail:Smtp:SubmissionPort"] = "0";
+            settings["Gateway:Mail:Smtp:SubmissionImplicitTlsPort"] = "0";
+            settings["Gateway:Mail:Smtp:InboundPort"] = "0";
+            settings["Gateway:Mail:Smtp:HostName"] = "cas.contoso.com";
+            settings["Gateway:Mail:Smtp:BackendTls"] = nameof(MailBackendTls.None);
+        }
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
-        var gateway = await TestGateway.StartAsync(topology, settings);
+        TestGateway gateway;
+        try
+        {
+            gateway = await TestGateway.StartAsync(topology, settings, services);
+        }
+        catch
+        {
+            await Cleanup.DisposeAllAsync([.. forwarders.Select(f => f.Forwarder), topology]);
+            throw;
+        }
         return new MailDeployment(dovecot, topology, gateway, forwarders, logPath);
     }
 
-    public IPEndPoint EndPoint(MailProtocol protocol, bool implicitTls = true)
-        => Gateway.GetRequiredService<MailListeners>().EndPointOf(protocol, implicitTls);
+    public IPEndPoint EndPoint(MailProtocol protocol, bool implicitTls = true, bool inbound = false)
+        => Gateway.GetRequiredService<MailListeners>().EndPointOf(protocol, implicitTls, inbound);
 
     /// <summary>A MailKit IMAP client connected to the gateway (not logged in), trusting exactly its certificate.</summary>
     public async Task<ImapClient> ConnectImapAsync(bool implicitTls = true)
@@ -160,12 +199,7 @@ public sealed class MailDeployment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Gateway.DisposeAsync();
-        foreach (var forwarder in _forwarders)
-        {
-            await forwarder.DisposeAsync();
-        }
-        await Topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync([Gateway, .. _forwarders.Select(f => f.Forwarder), Topology]);
     }
 
     /// <summary>The complete JSON lines of the log (a line still being written is left for the next read).</summary>

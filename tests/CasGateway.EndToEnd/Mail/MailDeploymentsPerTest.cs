@@ -23,13 +23,14 @@ public abstract class MailDeploymentsPerTest(DovecotPair dovecot, ITestOutputHel
         foreach (var deployment in _deployments)
         {
             deployment.WriteLogs(output);
-            await deployment.DisposeAsync();
         }
+        await TestSupport.Cleanup.DisposeAllAsync([.. _deployments]);
     }
 
-    protected async Task<MailDeployment> StartDeploymentAsync(MailBackendTls backendTls, IDictionary<string, string?>? overrides = null)
+    protected async Task<MailDeployment> StartDeploymentAsync(
+        MailBackendTls backendTls, IDictionary<string, string?>? overrides = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
-        var deployment = await MailDeployment.StartAsync(dovecot, backendTls, overrides);
+        var deployment = await MailDeployment.StartAsync(dovecot, backendTls, overrides, services: services);
         _deployments.Add(deployment);
         return deployment;
     }

@@ -14,6 +14,7 @@ namespace CasGateway.EndToEnd.Mail;
 /// sessions go on through the grace period, then closes them once quiet; the listeners also take the PROXY protocol
 /// and count among the node's client connections. Real Dovecot behind, sessions spoken by hand to see every line.
 /// </summary>
+[Collection(Health.LoadSensitive.Name)]
 public sealed class MailDrainTests(DovecotPair dovecot, ITestOutputHelper output) : MailDeploymentsPerTest(dovecot, output)
 {
     [Fact]

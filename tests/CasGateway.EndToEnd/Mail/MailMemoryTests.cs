@@ -17,7 +17,7 @@ public sealed class MailMemoryTests(DovecotPair dovecot, ITestOutputHelper outpu
 
     public async Task DisposeAsync()
     {
-        await _mail.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_mail);
     }
 
     [Fact]

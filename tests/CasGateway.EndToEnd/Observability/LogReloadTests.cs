@@ -29,9 +29,7 @@ public sealed class LogReloadTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
     private void WriteSettings(string level, string? extraFile)

@@ -22,9 +22,7 @@ public sealed class MetricsTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
     private async Task<HttpResponseMessage> SendAsync(string path, string user = "alice@contoso.com", string? cookie = null)
@@ -44,12 +42,14 @@ public sealed class MetricsTests : IAsyncLifetime
     /// Scrapes until <paramref name="ready"/> holds: a request's metrics are recorded when its response has completed,
     /// which can be a moment after the client has read it, and the exporter caches a scrape for a moment.
     /// </summary>
-    private async Task<PrometheusText> ScrapeAsync(Func<PrometheusText, bool> ready)
+    private Task<PrometheusText> ScrapeAsync(Func<PrometheusText, bool> ready) => ScrapeAsync(_client, ready);
+
+    private static async Task<PrometheusText> ScrapeAsync(HttpClient client, Func<PrometheusText, bool> ready)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
-            using var response = await _client.GetAsync("/metrics");
+            using var response = await client.GetAsync("/metrics");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
             if (ready(metrics))
@@ -106,33 +106,53 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Equal(1, metrics.Sum("kestrel_active_connections", ("server_port", gatewayPort)));
     }
 
+    /// <summary>Each meter moved by the event it describes: an admin's state change, a database switchover, a dead server.</summary>
     [Fact]
-    public async Task Health_retry_and_circuit_breaker_hooks_show_up_with_their_values()
+    public async Task Component_states_retries_and_breaker_transitions_follow_real_events()
     {
-        var hooks = _gateway.GetRequiredService<GatewayMetrics>();
-        hooks.SetComponentState("OwaProxy", ComponentHealth.Active);
-        hooks.SetComponentState("EwsProxy", ComponentHealth.Draining);
-        hooks.SetComponentState("ServerWideOffline", ComponentHealth.Inactive);
-        hooks.RecordRetry(ProtocolFamily.Owa, "DbMountedElsewhere");
-        hooks.RecordRetry(ProtocolFamily.Owa, "DbMountedElsewhere");
-        hooks.RecordRetry(ProtocolFamily.Mapi, "BackendUnreachable");
-        hooks.SetCircuitState("mbx2.contoso.com", CircuitState.Open);
-        hooks.SetCircuitState("mbx2.contoso.com", CircuitState.Open);
-        hooks.SetCircuitState("mbx1.contoso.com", CircuitState.HalfOpen);
-        hooks.SetCircuitState("mbx1.contoso.com", CircuitState.Closed);
+        await using var topology = await TestTopology.StartAsync();
+        var settings = Health.HealthTestKit.Settings();
+        settings["Gateway:Backend:Health:ActiveEnabled"] = "false";
+        await using var gateway = await TestGateway.StartAsync(topology, settings);
+        using var client = gateway.CreateClient();
 
-        var metrics = await ScrapeAsync(m => m.Has("casgateway_component_state"));
-        Assert.Equal(2, metrics.Sum("casgateway_component_state", ("component", "OwaProxy")));
-        Assert.Equal(1, metrics.Sum("casgateway_component_state", ("component", "EwsProxy")));
-        Assert.Equal(0, metrics.Sum("casgateway_component_state", ("component", "ServerWideOffline")));
-        Assert.True(metrics.Has("casgateway_component_state", ("component", "ServerWideOffline")));
-        Assert.Equal(2, metrics.Sum("casgateway_retries_total", ("family", "Owa"), ("reason", "DbMountedElsewhere")));
-        Assert.Equal(1, metrics.Sum("casgateway_retries_total", ("family", "Mapi"), ("reason", "BackendUnreachable")));
-        Assert.Equal(2, metrics.Sum("casgateway_circuit_breaker_state", ("server", "mbx2.contoso.com")));
-        Assert.Equal(0, metrics.Sum("casgateway_circuit_breaker_state", ("server", "mbx1.contoso.com")));
-        Assert.Equal(1, metrics.Sum("casgateway_circuit_breaker_transitions_total", ("server", "mbx2.contoso.com"), ("state", "Open")));
-        Assert.Equal(1, metrics.Sum("casgateway_circuit_breaker_transitions_total", ("server", "mbx1.contoso.com"), ("state", "HalfOpen")));
-        Assert.Equal(1, metrics.Sum("casgateway_circuit_breaker_transitions_total", ("server", "mbx1.contoso.com"), ("state", "Closed")));
+        // An admin takes ECP out: its gauge drops to Inactive, OWA's stays Active.
+        await Health.HealthTestKit.SetStateAsync(client, topology, "Ecp", "Inactive");
+        var metrics = await ScrapeAsync(client, m => m.Sum("casgateway_component_state", ("component", "Ecp")) == 0 && m.Has("casgateway_component_state", ("component", "Ecp")));
+        Assert.Equal(0, metrics.Sum("casgateway_component_state", ("component", "Ecp")));
+        Assert.Equal(2, metrics.Sum("casgateway_component_state", ("component", "Owa")));
+        Assert.Equal(2, metrics.Sum("casgateway_component_state", ("component", "ServerWideOffline")));
+
+        // DB01 becomes active on mbx2 before the gateway's directory knows: mbx1 says so, the gateway retries there.
+        topology.Directory.Activate("DB01", "mbx2.contoso.com");
+        using (var moved = await SendAsync(client, topology, "alice@contoso.com"))
+        {
+            Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        }
+
+        // mbx2 dies: requests for bob fail to connect until its breaker opens.
+        var mbx2 = topology.Backend("mbx2.contoso.com").BaseAddress.Authority;
+        await topology.StopServerAsync("mbx2.contoso.com");
+        for (var i = 0; i < 4; i++)
+        {
+            using var failed = await SendAsync(client, topology, "bob@contoso.com");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        }
+
+        metrics = await ScrapeAsync(client, m => m.Has("casgateway_circuit_breaker_state", ("server", mbx2)) && m.Has("casgateway_retries_total", ("reason", "MountedElsewhere")));
+        Assert.Equal(1, metrics.Sum("casgateway_retries_total", ("family", "Owa"), ("reason", "MountedElsewhere")));
+        Assert.True(metrics.Sum("casgateway_retries_total", ("family", "Owa"), ("reason", "Unreachable")) >= 1);
+        Assert.Equal(2, metrics.Sum("casgateway_circuit_breaker_state", ("server", mbx2)));
+        Assert.Equal(1, metrics.Sum("casgateway_circuit_breaker_transitions_total", ("server", mbx2), ("state", "Open")));
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, TestTopology topology, string user)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/owa/");
+        request.Headers.Authorization = TestGateway.Basic(topology.Directory.Mailbox(user));
+        var response = await client.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
     }
 
     [Fact]

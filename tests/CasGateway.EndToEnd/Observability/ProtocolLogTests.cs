@@ -24,9 +24,9 @@ public sealed class ProtocolLogTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await StopGatewayAsync();
-        await _topology.DisposeAsync();
+        var gateway = _gateway;
+        _gateway = null;
+        await Cleanup.DisposeAllAsync(_client, gateway, _topology);
     }
 
     private async Task StartGatewayAsync(Dictionary<string, string?> settings)
@@ -92,6 +92,7 @@ public sealed class ProtocolLogTests : IAsyncLifetime
         Assert.Equal("alice@contoso.com", V(e, "AnchorMailbox"));
         Assert.Equal("User", V(e, "RoutingHint"));
         Assert.Equal("Locator", V(e, "RoutingType"));
+        Assert.StartsWith("File ", (string?)V(e, "LocatorStore"));
         Assert.Null(V(e, "BackEndCookie"));
         Assert.Equal("Proxy", V(e, "ProxyAction"));
         Assert.Null(V(e, "ErrorCode"));

@@ -32,9 +32,7 @@ public sealed class TracingTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
     /// <summary>

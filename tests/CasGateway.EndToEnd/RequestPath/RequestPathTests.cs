@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using CasGateway.BackendAuth;
 using CasGateway.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CasGateway.EndToEnd.RequestPath;
 
@@ -11,19 +12,18 @@ public sealed class RequestPathTests : IAsyncLifetime
     private TestTopology _topology = null!;
     private TestGateway _gateway = null!;
     private HttpClient _client = null!;
+    private readonly CapturingLogSink _logs = new();
 
     public async Task InitializeAsync()
     {
         _topology = await TestTopology.StartAsync();
-        _gateway = await TestGateway.StartAsync(_topology);
+        _gateway = await TestGateway.StartAsync(_topology, services: services => services.AddSingleton<Serilog.Core.ILogEventSink>(_logs));
         _client = _gateway.CreateClient();
     }
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
     [Theory]
@@ -189,7 +189,10 @@ public sealed class RequestPathTests : IAsyncLifetime
     {
         var bob = _topology.Directory.Mailbox("bob@contoso.com");
         _topology.Directory.SaveText("{ \"servers\": [ { \"fqdn\": ");
-        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        var rejected = await PollAsync(
+            () => Task.FromResult(_logs.Events.Count(e => e.MessageTemplate.Text.StartsWith("Directory edit rejected", StringComparison.Ordinal))),
+            n => n > 0, TimeSpan.FromSeconds(10));
+        Assert.True(rejected > 0, "the malformed directory edit was not logged as rejected");
         Assert.Equal("mbx2.contoso.com", await ServerOfAsync(bob));
 
         // A later good edit still takes effect.

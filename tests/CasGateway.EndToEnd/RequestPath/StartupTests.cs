@@ -54,14 +54,32 @@ public sealed class StartupTests
     }
 
     [Theory]
-    [InlineData(System.Security.Authentication.SslProtocols.Tls12, true)]
-    [InlineData(System.Security.Authentication.SslProtocols.Tls13, true)]
-    public async Task Tls_12_and_13_are_accepted(System.Security.Authentication.SslProtocols protocol, bool accepted)
+    [InlineData(System.Security.Authentication.SslProtocols.Tls12)]
+    [InlineData(System.Security.Authentication.SslProtocols.Tls13)]
+    public async Task Tls_12_and_13_are_accepted(System.Security.Authentication.SslProtocols protocol)
     {
         await using var topology = await TestTopology.StartAsync();
         await using var gateway = await TestGateway.StartAsync(topology);
-        var negotiated = await TlsProbe.HandshakeAsync(gateway.BaseAddress, protocol);
-        Assert.Equal(accepted, negotiated == protocol);
+        Assert.Equal(protocol, await TlsProbe.HandshakeAsync(gateway.BaseAddress, protocol));
+    }
+
+    /// <summary>
+    /// The client really offers the old version (OpenSSL at security level 0, where Debian's default would refuse it
+    /// before sending anything) and the gateway answers with the protocol_version alert (70): the server refused.
+    /// </summary>
+    [Theory]
+    [InlineData("-tls1")]
+    [InlineData("-tls1_1")]
+    public async Task Tls_10_and_11_are_refused_by_the_gateway(string version)
+    {
+        await using var topology = await TestTopology.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(topology);
+        var transcript = await TlsProbe.OpenSslHandshakeAsync(gateway.BaseAddress, version);
+        Assert.DoesNotContain("no protocols available", transcript, StringComparison.Ordinal);
+        Assert.Matches(@"handshake has read \d+ bytes and written [1-9]\d* bytes", transcript);
+        Assert.Contains("alert protocol version", transcript, StringComparison.Ordinal);
+        Assert.Contains("SSL alert number 70", transcript, StringComparison.Ordinal);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls12, await TlsProbe.HandshakeAsync(gateway.BaseAddress, System.Security.Authentication.SslProtocols.Tls12));
     }
 
     private static async Task<string> PresentedThumbprintAsync(Uri address)

@@ -33,15 +33,14 @@ public sealed class FamilyDeployment : IAsyncLifetime
         {
             ["Gateway:Site"] = "Site1",
             ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
+            ["Gateway:Autodiscover:Enabled"] = "false", // these rows test the proxy path; tests/…/Autodiscover cover the answers
         });
         _client = _gateway.CreateClient();
     }
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _gateway.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _gateway, _topology);
     }
 
 }
@@ -227,4 +226,25 @@ public sealed class FamilyRoutingTests(FamilyDeployment deployment) : IClassFixt
     }
 
     private int BackendRequests() => _topology.Backend("mbx1.contoso.com").Requests + _topology.Backend("mbx2.contoso.com").Requests;
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized)]
+    [InlineData("bob@contoso.com", HttpStatusCode.Forbidden)]
+    [InlineData("alice@contoso.com", HttpStatusCode.OK)]
+    public async Task Only_admins_may_ask_how_a_request_would_be_routed(string? caller, HttpStatusCode expected)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "/admin/explain")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new CasGateway.Routing.ExplainRequest("GET", new Uri(_client.BaseAddress!, "/owa/").ToString(), null, "bob@contoso.com")),
+        };
+        if (caller is not null)
+        {
+            message.Headers.Authorization = TestGateway.Basic(_topology.Directory.Mailbox(caller));
+        }
+        using var response = await _client.SendAsync(message);
+        Assert.Equal(expected, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        // Nothing about bob's mailbox leaks to a caller who may not ask.
+        Assert.Equal(expected == HttpStatusCode.OK, body.Contains("mbx2.contoso.com", StringComparison.Ordinal));
+    }
 }

@@ -53,6 +53,7 @@ public sealed class SiteVersionDeployment : IAsyncLifetime
             ["Gateway:Routing:Sites:Site2:ExternalUrls:Owa"] = ParisOwa,
             ["Gateway:Routing:LegacyNamespace"] = "https://legacy.contoso.com",
             ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
+            ["Gateway:Autodiscover:Enabled"] = "false", // these rows test the proxy path; tests/…/Autodiscover cover the answers
         });
         _siteB = await TestGateway.StartAsync(_topology, new Dictionary<string, string?>
         {
@@ -61,6 +62,7 @@ public sealed class SiteVersionDeployment : IAsyncLifetime
             ["Gateway:Routing:Sites:Site1:ExternalUrls:Owa"] = RedmondOwa,
             ["Gateway:Routing:Sites:Site1:ExternalUrls:Ecp"] = "https://mail.contoso.com/ecp",
             ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
+            ["Gateway:Autodiscover:Enabled"] = "false", // these rows test the proxy path; tests/…/Autodiscover cover the answers
         });
         _a = _siteA.CreateClient();
         _b = _siteB.CreateClient();
@@ -68,11 +70,7 @@ public sealed class SiteVersionDeployment : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _a.Dispose();
-        _b.Dispose();
-        await _siteA.DisposeAsync();
-        await _siteB.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_a, _b, _siteA, _siteB, _topology);
     }
 
 }

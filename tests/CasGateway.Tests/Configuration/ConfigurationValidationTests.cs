@@ -23,7 +23,17 @@ public sealed class ConfigurationValidationTests : IDisposable
         { "duration out of range", "\"Locator\": { \"Cache\": { \"TimeToLive\": \"2.00:00:00\" } }", "Gateway:Locator:Cache:TimeToLive = \"2.00:00:00\": must be between 00:00:00 and 1.00:00:00." },
         { "boolean as a word", "\"Authentication\": { \"BasicEnabled\": \"maybe\" }", "Gateway:Authentication:BasicEnabled = \"maybe\": not true or false." },
         { "quote in the realm", "\"Authentication\": { \"Realm\": \"bad\\\"realm\" }", "Gateway:Authentication:Realm = \"bad\"realm\": Realm must be 1-64 characters without quotes, backslashes or line breaks." },
-        { "unknown locator", "\"Locator\": { \"Kind\": \"Ldap\" }", "Gateway:Locator:Kind = \"Ldap\": must be one of File." },
+        { "unknown locator", "\"Locator\": { \"Kind\": \"ActiveDirectory\" }", "Gateway:Locator:Kind = \"ActiveDirectory\": must be one of File, Ldap, Sql." },
+        { "LDAP without servers", "\"Locator\": { \"Kind\": \"Ldap\" }", "Gateway:Locator:Ldap:Servers: required when Gateway:Locator:Kind is Ldap" },
+        { "LDAP without TLS", "\"Locator\": { \"Kind\": \"Ldap\", \"Ldap\": { \"Servers\": [ \"dc1.contoso.com:389\" ] } }", "Gateway:Locator:Ldap:Servers:0 = \"dc1.contoso.com:389\": must be ldaps://host[:port] or ldap://host[:port] (StartTLS)." },
+        { "LDAP without service password", "\"Locator\": { \"Kind\": \"Ldap\" }", "Gateway:Locator:Ldap:BindPassword: required (an empty password would be an anonymous bind)." },
+        { "LDAP filter without parentheses", "\"Locator\": { \"Kind\": \"Ldap\", \"Ldap\": { \"MailboxFilter\": \"objectClass=user\" } }", "Gateway:Locator:Ldap:MailboxFilter = \"objectClass=user\": not an LDAP filter in parentheses" },
+        { "LDAP server table URL", "\"Locator\": { \"Kind\": \"Ldap\", \"Ldap\": { \"MailboxServers\": { \"mbx1.contoso.com\": { \"BackendUrl\": \"mbx1:444\" } } } }", "Gateway:Locator:Ldap:MailboxServers:mbx1.contoso.com:BackendUrl = \"mbx1:444\": not an absolute http(s) URL." },
+        { "LDAP settings ignored for another kind", "\"Locator\": { \"Kind\": \"Sql\", \"Ldap\": { \"Servers\": [ ] } }", "Gateway:Locator:Sql:ConnectionString: required when Gateway:Locator:Kind is Sql" },
+        { "unknown SQL engine", "\"Locator\": { \"Sql\": { \"Provider\": \"Oracle\" } }", "Gateway:Locator:Sql:Provider = \"Oracle\": must be one of Sqlite, PostgreSql." },
+        { "SQLite without a file", "\"Locator\": { \"Kind\": \"Sql\", \"Sql\": { \"ConnectionString\": \"Cache=Shared\" } }", "Gateway:Locator:Sql:ConnectionString: the Sqlite connection string names no Data Source." },
+        { "short signing key, masked", "\"Backend\": { \"Identity\": { \"SigningKey\": \"c2hvcnQ=\" } }", "Gateway:Backend:Identity:SigningKey = \"***\": must be base64 of at least 32 bytes." },
+        { "missing signing key outside demo", "\"Demo\": { \"Enabled\": false }", "Gateway:Backend:Identity:SigningKey: required" },
         { "short legacy signing key, masked", "\"Backend\": { \"Identity\": { \"Algorithm\": \"HmacSha256\", \"SigningKey\": \"c2hvcnQ=\" } }", "Gateway:Backend:Identity:SigningKey = \"***\": must be base64 of at least 32 bytes." },
         { "missing identity key outside demo", "\"Demo\": { \"Enabled\": false }", "Gateway:Backend:Identity:PrivateKeyPath: required" },
         { "missing legacy signing key outside demo", "\"Demo\": { \"Enabled\": false }, \"Backend\": { \"Identity\": { \"Algorithm\": \"HmacSha256\" } }", "Gateway:Backend:Identity:SigningKey: required" },
@@ -35,6 +45,15 @@ public sealed class ConfigurationValidationTests : IDisposable
         { "unknown family in a site URL", "\"Routing\": { \"Sites\": { \"Paris\": { \"ExternalUrls\": { \"Smtp\": \"https://x/\" } } } }", "Gateway:Routing:Sites:Paris:ExternalUrls:Smtp: 'Smtp' is not one of Owa, Ecp, Ews, ActiveSync, Mapi, Rpc, Autodiscover, Oab, PowerShell." },
         { "health path without slash", "\"Backend\": { \"Health\": { \"ActivePath\": \"healthcheck.htm\" }, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:Health:ActivePath = \"healthcheck.htm\": ActivePath must start with '/'." },
         { "retries out of range", "\"Backend\": { \"Retry\": { \"MaxRetries\": 9 }, \"Identity\": { \"SigningKey\": \"" + Key + "\" } }", "Gateway:Backend:Retry:MaxRetries = \"9\": must be between 0 and 5." },
+        { "listener address that is no address", "\"Listeners\": { \"Address\": \"nowhere\" }", "Gateway:Listeners:Address = \"nowhere\": must be Any, Loopback or an IP address" },
+        { "scrape network that is no network", "\"Telemetry\": { \"ScrapeAllowedNetworks\": [ \"10.0.0.0/8\", \"10.0.0.0/33\" ] }", "Gateway:Telemetry:ScrapeAllowedNetworks:1 = \"10.0.0.0/33\": must be a network in CIDR form (e.g. 10.0.0.0/8)." },
+        { "trusted proxy that is no address", "\"Listeners\": { \"TrustedProxies\": [ \"proxy.contoso.com\" ] }", "Gateway:Listeners:TrustedProxies:0 = \"proxy.contoso.com\": must be an IP address or a CIDR network" },
+        { "PROXY header timeout too long", "\"Listeners\": { \"ProxyProtocol\": { \"HeaderTimeout\": \"00:05:00\" } }", "Gateway:Listeners:ProxyProtocol:HeaderTimeout = \"00:05:00\": must be between 00:00:00.1 and 00:01:00." },
+        { "admin thumbprint too short", "\"Health\": { \"AdminCertificateThumbprints\": [ \"ABCD\" ] }", "Gateway:Health:AdminCertificateThumbprints:0 = \"ABCD\": must be a SHA-256 thumbprint (64 hex digits)." },
+        { "unknown component", "\"Health\": { \"Components\": { \"Webmail\": { \"Maintenance\": \"Inactive\" } } }", "Gateway:Health:Components:Webmail: not a component" },
+        { "mail listener without master login", "\"Mail\": { \"Imap\": { \"ImplicitTlsPort\": 993 } }", "Gateway:Mail:Backend:MasterPassword: required when an IMAP or POP3 listener is enabled." },
+        { "OTLP endpoint not http", "\"Telemetry\": { \"OtlpEndpoint\": \"ftp://collector/\" }", "Gateway:Telemetry:OtlpEndpoint = \"ftp://collector/\": must be an absolute http(s) URL" },
+        { "no way to authenticate", "\"Authentication\": { \"BasicEnabled\": false }", "Gateway:Authentication:BasicEnabled = \"false\": with AzureAd:ClientId unset no client could authenticate" },
         { "legacy namespace not a URL", "\"Routing\": { \"LegacyNamespace\": \"legacy.contoso.com\" }", "Gateway:Routing:LegacyNamespace = \"legacy.contoso.com\": must be an absolute http(s) URL." },
     };
 
@@ -85,12 +104,38 @@ public sealed class ConfigurationValidationTests : IDisposable
     }
 
     [Fact]
+    public void A_value_that_does_not_convert_is_reported_once_and_the_section_rules_still_run()
+    {
+        var (exit, _, error) = Validate("""
+            { "Gateway": { "Demo": { "Enabled": true },
+              "Listeners": { "Address": "nowhere", "HttpsPort": "many" } } }
+            """);
+        Assert.Equal(2, exit);
+        Assert.Contains("Configuration has 2 problem(s):", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Listeners:HttpsPort = \"many\": not a whole number.", error, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Listeners:Address = \"nowhere\": must be Any, Loopback or an IP address", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Secrets_never_appear_in_the_report()
     {
         var (_, _, error) = Validate("""{ "Gateway": { "Backend": { "Identity": { "SigningKey": "not-base64-secret!!" } }, "Listeners": { "Certificates": [ { "Path": "x.pfx", "Password": "hunter2" } ] }, "Listners": 1 } }""");
         Assert.DoesNotContain("not-base64-secret", error, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
         Assert.Contains("\"***\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_kind_reports_all_of_its_missing_settings_at_once()
+    {
+        var (exit, _, error) = Validate("""{ "Gateway": { "Demo": { "Enabled": true }, "Locator": { "Kind": "Ldap", "Ldap": { "BindPassword": "hunter2", "ServerFilter": "(x" } } } }""");
+        Assert.Equal(2, exit);
+        Assert.Contains("Configuration has 4 problem(s):", error, StringComparison.Ordinal);
+        foreach (var key in (string[])["Ldap:Servers:", "Ldap:BindDn:", "Ldap:BaseDn:", "Ldap:ServerFilter = \"(x\""])
+        {
+            Assert.Contains("Gateway:Locator:" + key, error, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -92,6 +92,8 @@ public sealed class ComponentStateStoreTests : IDisposable
     [InlineData("owaproxy", ServerComponent.Owa)]
     [InlineData("ActiveSyncProxy", ServerComponent.ActiveSync)]
     [InlineData("serverwideoffline", ServerComponent.ServerWideOffline)]
+    [InlineData("Smtp", ServerComponent.Smtp)]
+    [InlineData("FrontendTransport", ServerComponent.Smtp)]
     public void Components_parse_by_name_with_or_without_the_proxy_suffix(string text, ServerComponent expected)
     {
         Assert.True(ServerComponents.TryParse(text, out var component));
@@ -103,7 +105,7 @@ public sealed class ComponentStateStoreTests : IDisposable
     [InlineData("Proxy")]
     [InlineData("1")]
     [InlineData("-1")]
-    [InlineData("Smtp")]
+    [InlineData("HubTransport")]
     [InlineData(null)]
     public void Unknown_components_do_not_parse(string? text) => Assert.False(ServerComponents.TryParse(text, out _));
 }

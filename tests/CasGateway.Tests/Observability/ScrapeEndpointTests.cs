@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
+using CasGateway.Configuration;
 
 namespace CasGateway.Tests.Observability;
 
@@ -17,7 +17,7 @@ public sealed class ScrapeEndpointTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _topology = await TestTopology.StartAsync();
 
-    public async Task DisposeAsync() => await _topology.DisposeAsync();
+    public Task DisposeAsync() => Cleanup.DisposeAllAsync(_topology);
 
     /// <summary>The in-process host with each request's remote address taken from a test header.</summary>
     private HttpClient Client(GatewayFactory factory) => factory
@@ -73,8 +73,8 @@ public sealed class ScrapeEndpointTests : IAsyncLifetime
     {
         var settings = _topology.GatewaySettings();
         settings["Gateway:Telemetry:ScrapeAllowedNetworks:0"] = "10.0.0.0/33";
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestGateway.StartAsync(settings, _topology.GatewayCertificate));
-        Assert.Contains("'10.0.0.0/33' is not a network in CIDR form", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<GatewayConfigurationException>(() => TestGateway.StartAsync(settings, _topology.GatewayCertificate));
+        Assert.Contains("Gateway:Telemetry:ScrapeAllowedNetworks:0 = \"10.0.0.0/33\": must be a network in CIDR form", error.Message, StringComparison.Ordinal);
     }
 
     private sealed class RemoteAddressFromHeader : IStartupFilter

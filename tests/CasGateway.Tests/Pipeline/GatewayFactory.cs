@@ -1,6 +1,7 @@
 using CasGateway.TestSupport;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CasGateway.Tests.Pipeline;
 
@@ -10,6 +11,7 @@ public sealed class GatewayFactory(IDictionary<string, string?> settings) : WebA
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
+        builder.ConfigureServices(services => services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, InProcessHostLifetime>());
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);

@@ -19,9 +19,7 @@ public sealed class InProcessPipelineTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _factory.DisposeAsync();
-        await _topology.DisposeAsync();
+        await Cleanup.DisposeAllAsync(_client, _factory, _topology);
     }
 
     [Fact]

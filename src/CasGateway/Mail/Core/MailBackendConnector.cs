@@ -12,7 +12,7 @@ namespace CasGateway.Mail.Core;
 public sealed record BackendCredentials(string LoginName, string Password, SslClientAuthenticationOptions? StartTls, IPEndPoint? Client);
 
 /// <summary>
-/// Opens connections to mailbox servers' IMAP/POP3 endpoints: TCP with a deadline, then TLS from the first byte
+/// Opens connections to mailbox servers' IMAP/POP3/SMTP endpoints: TCP with a deadline, then TLS from the first byte
 /// when configured, the server's certificate checked against pinned thumbprints or the system's trust.
 /// </summary>
 public sealed class MailBackendConnector(IOptionsMonitor<MailOptions> options)
@@ -20,7 +20,7 @@ public sealed class MailBackendConnector(IOptionsMonitor<MailOptions> options)
     /// <exception cref="SocketException">The server cannot be reached.</exception>
     /// <exception cref="AuthenticationException">TLS failed.</exception>
     /// <exception cref="OperationCanceledException">The connect timeout passed first.</exception>
-    public async Task<BackendConnection> ConnectAsync(DnsEndPoint endpoint, CancellationToken cancellationToken)
+    public async Task<BackendConnection> ConnectAsync(DnsEndPoint endpoint, MailBackendTls mode, CancellationToken cancellationToken)
     {
         var backend = options.CurrentValue.Backend;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -30,7 +30,7 @@ public sealed class MailBackendConnector(IOptionsMonitor<MailOptions> options)
         {
             await socket.ConnectAsync(endpoint, deadline.Token);
             Stream stream = new NetworkStream(socket, ownsSocket: false);
-            if (backend.Tls == MailBackendTls.ImplicitTls)
+            if (mode == MailBackendTls.ImplicitTls)
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
                 try
@@ -57,13 +57,13 @@ public sealed class MailBackendConnector(IOptionsMonitor<MailOptions> options)
     /// The privileged login for <paramref name="address"/>'s mailbox on the server at <paramref name="endpoint"/>, with
     /// the client's address to pass on when the configuration says so.
     /// </summary>
-    public BackendCredentials CredentialsFor(string address, DnsEndPoint endpoint, IPEndPoint? client)
+    public BackendCredentials CredentialsFor(string address, DnsEndPoint endpoint, IPEndPoint? client, MailBackendTls mode)
     {
         var backend = options.CurrentValue.Backend;
         return new BackendCredentials(
             backend.LoginNameFor(address),
             backend.MasterPassword ?? "",
-            backend.Tls == MailBackendTls.StartTls ? TlsOptions(endpoint.Host) : null,
+            mode == MailBackendTls.StartTls ? TlsOptions(endpoint.Host) : null,
             backend.ForwardClientAddress ? client : null);
     }
 

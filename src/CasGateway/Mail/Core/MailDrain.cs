@@ -6,15 +6,19 @@ using Microsoft.Extensions.Options;
 namespace CasGateway.Mail.Core;
 
 /// <summary>
-/// Health and drain from the HTTP side, applied to IMAP and POP3: a listener stops accepting sessions as soon as its
-/// component (<c>Imap</c>, <c>Pop</c>, or the node) leaves service; sessions already open go on through the grace
+/// Health and drain from the HTTP side, applied to IMAP, POP3 and SMTP: a listener stops accepting sessions as soon as its
+/// component (<c>Imap</c>, <c>Pop</c>, <c>Smtp</c>, or the node) leaves service; sessions already open go on through the grace
 /// period; then each is closed once it is quiet (pre-login at once, logged-in sessions when neither side has sent
 /// anything for <see cref="MailOptions.DrainQuietPeriod"/>, all at once when the component is Inactive).
 /// </summary>
 public sealed class MailDrain(DrainCoordinator drain, LongLivedRequestRegistry sessions, IOptionsMonitor<MailOptions> options)
 {
-    public static ServerComponent ComponentOf(MailProtocol protocol)
-        => protocol == MailProtocol.Imap ? ServerComponent.Imap : ServerComponent.Pop;
+    public static ServerComponent ComponentOf(MailProtocol protocol) => protocol switch
+    {
+        MailProtocol.Imap => ServerComponent.Imap,
+        MailProtocol.Pop3 => ServerComponent.Pop,
+        _ => ServerComponent.Smtp,
+    };
 
     /// <summary>
     /// Registers a new session with the drain (ended with the component's long-lived requests, or when Kestrel asks
@@ -24,7 +28,12 @@ public sealed class MailDrain(DrainCoordinator drain, LongLivedRequestRegistry s
     {
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
         var component = ComponentOf(protocol);
-        var registration = sessions.Register(component, protocol == MailProtocol.Imap ? "IMAP session" : "POP3 session", closeRequested);
+        var registration = sessions.Register(component, protocol switch
+        {
+            MailProtocol.Imap => "IMAP session",
+            MailProtocol.Pop3 => "POP3 session",
+            _ => "SMTP session",
+        }, closeRequested);
         return new MailSessionPresence(registration, () => drain.PhaseOf(component), options.CurrentValue.DrainQuietPeriod);
     }
 }

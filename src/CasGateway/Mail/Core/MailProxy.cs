@@ -37,49 +37,70 @@ public sealed record ProxyAttempt(BackendConnection? Backend, string SuccessText
 }
 
 /// <summary>
-/// After the front door accepted a user: finds the server holding the active copy of their mailbox (the same
-/// locator as the HTTP path), connects to its IMAP/POP3 endpoint and logs in there with the gateway's privileged
-/// identity on the user's behalf.
+/// After the front door accepted a user (or, for inbound SMTP, a recipient): finds the server holding the active
+/// copy of their mailbox (the same locator as the HTTP path), connects to its IMAP/POP3/SMTP endpoint and logs in
+/// there with the gateway's privileged identity on the user's behalf.
 /// </summary>
 public sealed class MailProxy(IMailboxLocator locator, MailBackendConnector connector, IOptionsMonitor<MailOptions> options)
 {
     public async Task<ProxyAttempt> ConnectAsync(MailUser user, IMailBackendDialect dialect, MailSessionLog log, IPEndPoint? client, CancellationToken cancellationToken)
     {
+        var found = await LocateAsync(user.Address, cancellationToken);
+        return found.Location is { } location
+            ? await ConnectToAsync(location, dialect, log, client, cancellationToken)
+            : found.Failure!;
+    }
+
+    /// <summary>Where the active copy of <paramref name="address"/>'s mailbox is, or why there is none on these servers.</summary>
+    public async Task<MailboxLookup> LocateAsync(string address, CancellationToken cancellationToken)
+    {
         MailboxLocation? location;
         try
         {
-            location = await locator.LocateAsync(AnchorMailbox.ForSmtp(user.Address), cancellationToken);
+            location = await locator.LocateAsync(AnchorMailbox.ForSmtp(address), cancellationToken);
         }
         catch (LocatorUnavailableException ex)
         {
-            return ProxyAttempt.Failed(SessionOutcome.LocatorUnavailable, "The directory cannot be reached: " + ex.Message);
+            return new MailboxLookup(null, ProxyAttempt.Failed(SessionOutcome.LocatorUnavailable, "The directory cannot be reached: " + ex.Message));
         }
-        if (location?.Server is not { } server)
-        {
-            return ProxyAttempt.Failed(SessionOutcome.NoMailbox, $"No mailbox on these servers for {user.Address}.");
-        }
+        return location?.Server is null
+            ? new MailboxLookup(null, ProxyAttempt.Failed(SessionOutcome.NoMailbox, $"No mailbox on these servers for {address}."))
+            : new MailboxLookup(location, null);
+    }
+
+    /// <summary>Connects to the protocol's endpoint on the server holding <paramref name="location"/> and logs in there.</summary>
+    public async Task<ProxyAttempt> ConnectToAsync(MailboxLocation location, IMailBackendDialect dialect, MailSessionLog log, IPEndPoint? client, CancellationToken cancellationToken)
+    {
+        var server = location.Server!;
         log.Mailbox = location.Mailbox.PrimarySmtpAddress;
         log.Server = server.Fqdn;
-        var endpoint = dialect.Protocol == MailProtocol.Imap ? server.ImapEndpoint : server.PopEndpoint;
+        var (endpoint, field) = dialect.Protocol switch
+        {
+            MailProtocol.Imap => (server.ImapEndpoint, "imapEndpoint"),
+            MailProtocol.Pop3 => (server.PopEndpoint, "popEndpoint"),
+            _ => (server.SmtpEndpoint, "smtpEndpoint"),
+        };
         if (endpoint is null)
         {
-            return ProxyAttempt.Failed(SessionOutcome.NoEndpoint, $"Mailbox server {server.Fqdn} has no {(dialect.Protocol == MailProtocol.Imap ? "imapEndpoint" : "popEndpoint")} in the directory.");
+            return ProxyAttempt.Failed(SessionOutcome.NoEndpoint, $"Mailbox server {server.Fqdn} has no {field} in the directory.");
         }
+        var settings = options.CurrentValue;
+        var tls = dialect.Protocol == MailProtocol.Smtp ? settings.Smtp.BackendTls : settings.Backend.Tls;
 
         BackendConnection backend;
         try
         {
-            backend = await connector.ConnectAsync(endpoint, cancellationToken);
+            backend = await connector.ConnectAsync(endpoint, tls, cancellationToken);
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException)
         {
             return ProxyAttempt.Failed(SessionOutcome.BackendUnavailable, $"Mailbox server {server.Fqdn} cannot be reached: {ex.Message}");
         }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.CurrentValue.Backend.LoginTimeout);
+        deadline.CancelAfter(settings.Backend.LoginTimeout);
         try
         {
-            var text = await dialect.LoginAsync(backend, connector.CredentialsFor(location.Mailbox.PrimarySmtpAddress, endpoint, client), deadline.Token);
+            var text = await dialect.LoginAsync(backend, connector.CredentialsFor(location.Mailbox.PrimarySmtpAddress, endpoint, client, tls), deadline.Token);
             return new ProxyAttempt(backend, text, SessionOutcome.Proxied, "");
         }
         catch (Exception ex) when (ex is BackendLoginException or IOException or OperationCanceledException)
@@ -90,3 +111,6 @@ public sealed class MailProxy(IMailboxLocator locator, MailBackendConnector conn
         }
     }
 }
+
+/// <summary>A mailbox found on a server of this organisation, or why there is none (<see cref="Failure"/>).</summary>
+public readonly record struct MailboxLookup(MailboxLocation? Location, ProxyAttempt? Failure);

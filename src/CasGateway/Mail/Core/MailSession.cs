@@ -8,10 +8,12 @@ namespace CasGateway.Mail.Core;
 public abstract class MailSession
 {
     private readonly MailSessionPresence _presence;
+    private readonly MailProtocol _protocol;
 
     protected MailSession(MailProtocol protocol, MailClient client, MailSessionServices services, MailSessionPresence presence)
     {
         _presence = presence;
+        _protocol = protocol;
         Client = client;
         Services = services;
         Options = services.Options;
@@ -38,6 +40,9 @@ public abstract class MailSession
     /// <summary>The answer to a connection while the component is out of service, before closing it.</summary>
     protected abstract string OutOfServiceText { get; }
 
+    /// <summary>The answer to a connection from an address with too many connections not logged in yet, before closing it.</summary>
+    protected abstract string TooManyConnectionsText { get; }
+
     /// <summary>What the client is told when a drain closes its logged-in session, or null to close in silence.</summary>
     protected abstract string? DrainedText { get; }
 
@@ -59,9 +64,20 @@ public abstract class MailSession
                 await Client.SendAsync(OutOfServiceText);
                 return;
             }
-            Bearer = await Services.Authenticator.BearerEnabledAsync();
-            await Client.SendAsync(Greeting());
-            var backend = await PreLoginAsync();
+            BackendConnection? backend;
+            using (var place = Services.PreLogin.TryEnter(Client.RemoteEndPoint?.Address))
+            {
+                if (place is null)
+                {
+                    Log.End(SessionOutcome.TooManyConnections);
+                    Services.Metrics.RecordLoginRefusal(_protocol.ToString(), "connections");
+                    await Client.SendAsync(TooManyConnectionsText);
+                    return;
+                }
+                Bearer = await Services.Authenticator.BearerEnabledAsync();
+                await Client.SendAsync(Greeting());
+                backend = await PreLoginAsync();
+            }
             if (backend is not null)
             {
                 await using (backend)
@@ -102,11 +118,14 @@ public abstract class MailSession
         return attempt;
     }
 
-    /// <summary>Records a refused login and waits the failed-attempt delay; true when that was the last attempt allowed.</summary>
+    /// <summary>
+    /// Records a failed or refused login and waits the failed-attempt delay; true when that was the last attempt
+    /// allowed on this connection (across connections, the failed-login limiter counts).
+    /// </summary>
     protected Task<bool> LoginFailedAsync(AuthResult result)
     {
         Log.User = result.Claimed;
-        Log.Fail(SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
+        Log.Fail(result.Status == AuthStatus.Refused ? SessionOutcome.LoginRefused : SessionOutcome.AuthenticationFailed, result.Problem ?? "refused");
         return Limits.LoginFailedAsync(Client.Closed);
     }
 

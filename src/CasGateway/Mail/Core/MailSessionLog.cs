@@ -7,6 +7,7 @@ public enum MailProtocol
 {
     Imap,
     Pop3,
+    Smtp,
 }
 
 /// <summary>How a session ended.</summary>
@@ -26,6 +27,15 @@ public enum SessionOutcome
 
     /// <summary>Too many failed logins on this connection.</summary>
     TooManyFailedAttempts,
+
+    /// <summary>A login was refused before its password was checked: back-off or lockout of the account or source.</summary>
+    LoginRefused,
+
+    /// <summary>A login could not be checked: password hashing at capacity.</summary>
+    LoginBusy,
+
+    /// <summary>Refused at connection: too many connections from the client's address not logged in yet.</summary>
+    TooManyConnections,
 
     /// <summary>Too many invalid or refused commands before login.</summary>
     TooManyBadCommands,
@@ -58,6 +68,9 @@ public enum SessionOutcome
     BackendUnavailable,
 
     BackendLoginFailed,
+
+    /// <summary>SMTP: recipients were refused as unknown (or outside the accepted domains) and none was accepted.</summary>
+    UnknownRecipient,
 }
 
 /// <summary>
@@ -82,6 +95,9 @@ public sealed partial class MailSessionLog(MailProtocol protocol, string clientI
     public long BytesFromClient { get; set; }
 
     public long BytesToClient { get; set; }
+
+    /// <summary>SMTP: recipients the gateway accepted before the relay took over (never their addresses).</summary>
+    public int Recipients { get; set; }
 
     public SessionOutcome Outcome { get; private set; } = SessionOutcome.ClientClosed;
 
@@ -117,12 +133,24 @@ public sealed partial class MailSessionLog(MailProtocol protocol, string clientI
             || (Outcome == SessionOutcome.Proxied && !Tls)
             ? LogLevel.Warning
             : LogLevel.Information;
+        var duration = (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+        if (protocol == MailProtocol.Smtp)
+        {
+            LogSmtpSession(logger, level, protocol, clientIp, User, Method, Mailbox, Server, Tls, Recipients, BytesFromClient, BytesToClient,
+                duration, Outcome, Reason);
+            return;
+        }
         LogSession(logger, level, protocol, clientIp, User, Method, Mailbox, Server, Tls, BytesFromClient, BytesToClient,
-            (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds, Outcome, Reason);
+            duration, Outcome, Reason);
     }
 
     [LoggerMessage(Message = "{Protocol} session from {ClientIp} user {User} ({Method}) mailbox {Mailbox} on {BackendServer}, TLS {Tls}: "
         + "{BytesFromClient} bytes from client, {BytesToClient} bytes to client, {DurationMs} ms, {Outcome} {Reason}")]
     private static partial void LogSession(ILogger logger, LogLevel level, MailProtocol protocol, string clientIp, string? user, string? method,
         string? mailbox, string? backendServer, bool tls, long bytesFromClient, long bytesToClient, long durationMs, SessionOutcome outcome, string? reason);
+
+    [LoggerMessage(Message = "{Protocol} session from {ClientIp} user {User} ({Method}) mailbox {Mailbox} on {BackendServer}, TLS {Tls}: "
+        + "{Recipients} recipients, {BytesFromClient} bytes from client, {BytesToClient} bytes to client, {DurationMs} ms, {Outcome} {Reason}")]
+    private static partial void LogSmtpSession(ILogger logger, LogLevel level, MailProtocol protocol, string clientIp, string? user, string? method,
+        string? mailbox, string? backendServer, bool tls, int recipients, long bytesFromClient, long bytesToClient, long durationMs, SessionOutcome outcome, string? reason);
 }

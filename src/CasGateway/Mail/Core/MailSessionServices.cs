@@ -1,4 +1,5 @@
 using CasGateway.Listeners;
+using CasGateway.Observability;
 using Microsoft.Extensions.Options;
 
 namespace CasGateway.Mail.Core;
@@ -9,7 +10,9 @@ public sealed class MailSessionServices(
     MailAuthenticator authenticator,
     MailProxy proxy,
     MailDrain drain,
-    ServerCertificateStore certificates)
+    ServerCertificateStore certificates,
+    PreLoginConnections preLogin,
+    GatewayMetrics metrics)
 {
     /// <summary>The settings a new session runs with (changes apply to later sessions).</summary>
     public MailOptions Options => options.CurrentValue;
@@ -21,4 +24,8 @@ public sealed class MailSessionServices(
     public MailDrain Drain => drain;
 
     public ServerCertificateStore Certificates => certificates;
+
+    public PreLoginConnections PreLogin => preLogin;
+
+    public GatewayMetrics Metrics => metrics;
 }

@@ -17,6 +17,8 @@ public sealed class ImapSession : MailSession
 
     protected override string OutOfServiceText => "* BYE [UNAVAILABLE] IMAP is out of service on this server; try again.\r\n";
 
+    protected override string TooManyConnectionsText => "* BYE [UNAVAILABLE] Too many connections from your address; try again later.\r\n";
+
     protected override string? DrainedText => "* BYE [UNAVAILABLE] Server going out of service; reconnect to continue.\r\n";
 
     protected override string Greeting() => $"* OK [CAPABILITY {Capabilities()}] CasGateway IMAP4rev1 proxy ready.\r\n";
@@ -86,7 +88,7 @@ public sealed class ImapSession : MailSession
                 return (await RefuseAsync(tag, "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."), null);
             case "LOGIN" when command.Arguments.Count == 2:
                 return await CompleteLoginAsync(tag, await Services.Authenticator.CheckPasswordAsync(
-                    command.Arguments[0], command.Arguments[1], "LOGIN", Client.Closed));
+                    Client, MailProtocol.Imap, command.Arguments[0], command.Arguments[1], "LOGIN"));
             case "AUTHENTICATE" when command.Arguments.Count is 1 or 2:
                 var mechanism = SaslMessages.Parse(command.Arguments[0]);
                 if (mechanism is null || (mechanism != SaslMechanism.Plain && !Bearer))
@@ -94,7 +96,7 @@ public sealed class ImapSession : MailSession
                     return (await RefuseAsync(tag, "NO Unsupported authentication mechanism."), null);
                 }
                 return await CompleteLoginAsync(tag, await Services.Authenticator.AuthenticateAsync(
-                    Client, mechanism.Value, command.Arguments.Count == 2 ? command.Arguments[1] : null, Options));
+                    Client, MailProtocol.Imap, mechanism.Value, command.Arguments.Count == 2 ? command.Arguments[1] : null, Options));
             case "LOGIN" or "AUTHENTICATE":
                 return (await RefuseAsync(tag, "BAD Invalid arguments."), null);
             default:
@@ -148,6 +150,21 @@ public sealed class ImapSession : MailSession
                 await Client.SendAsync("* BYE Too many failed login attempts.\r\n");
                 Log.End(SessionOutcome.TooManyFailedAttempts);
                 return (true, null);
+            case AuthStatus.Refused:
+                // RFC 5530 UNAVAILABLE: a temporary refusal, so clients keep the saved password and try again later.
+                var closing = await LoginFailedAsync(result);
+                await Client.SendAsync($"{tag} NO [UNAVAILABLE] Too many failed logins; try again in {result.RetryAfterSeconds} s.\r\n");
+                if (!closing)
+                {
+                    return (false, null);
+                }
+                await Client.SendAsync("* BYE Too many failed login attempts.\r\n");
+                Log.End(SessionOutcome.TooManyFailedAttempts);
+                return (true, null);
+            case AuthStatus.Busy:
+                Log.Fail(SessionOutcome.LoginBusy, result.Problem!);
+                await Client.SendAsync($"{tag} NO [UNAVAILABLE] Server busy; try again.\r\n");
+                return (false, null);
             case AuthStatus.Cancelled:
                 await Client.SendAsync($"{tag} BAD Authentication cancelled.\r\n");
                 return (false, null);

@@ -19,6 +19,8 @@ public sealed class PopSession : MailSession
 
     protected override string OutOfServiceText => "-ERR [SYS/TEMP] POP3 is out of service on this server; try again.\r\n";
 
+    protected override string TooManyConnectionsText => "-ERR [SYS/TEMP] Too many connections from your address; try again later.\r\n";
+
     /// <summary>POP3 has no unsolicited responses: a drained session is closed without a word.</summary>
     protected override string? DrainedText => null;
 
@@ -82,7 +84,7 @@ public sealed class PopSession : MailSession
             case "PASS" when _user is not null:
                 var user = _user;
                 _user = null;
-                return await CompleteLoginAsync(await Services.Authenticator.CheckPasswordAsync(user, argument, "USER", Client.Closed));
+                return await CompleteLoginAsync(await Services.Authenticator.CheckPasswordAsync(Client, MailProtocol.Pop3, user, argument, "USER"));
             case "AUTH":
                 var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 var mechanism = parts.Length is 1 or 2 ? SaslMessages.Parse(parts[0]) : null;
@@ -91,7 +93,7 @@ public sealed class PopSession : MailSession
                     return (await RefuseAsync("-ERR Unsupported authentication mechanism."), null);
                 }
                 return await CompleteLoginAsync(await Services.Authenticator.AuthenticateAsync(
-                    Client, mechanism.Value, parts.Length == 2 ? parts[1] : null, Options));
+                    Client, MailProtocol.Pop3, mechanism.Value, parts.Length == 2 ? parts[1] : null, Options));
             case "USER" or "PASS":
                 return (await RefuseAsync("-ERR Give USER name, then PASS."), null);
             default:
@@ -143,6 +145,21 @@ public sealed class PopSession : MailSession
                 await Client.SendAsync("-ERR [AUTH] Authentication failed. Too many failed login attempts, closing.\r\n");
                 Log.End(SessionOutcome.TooManyFailedAttempts);
                 return (true, null);
+            case AuthStatus.Refused:
+                // RFC 3206 SYS/TEMP: a temporary refusal, not a verdict on the credentials.
+                var text = $"-ERR [SYS/TEMP] Too many failed logins; try again in {result.RetryAfterSeconds} s.";
+                if (!await LoginFailedAsync(result))
+                {
+                    await Client.SendAsync(text + "\r\n");
+                    return (false, null);
+                }
+                await Client.SendAsync(text + " Closing.\r\n");
+                Log.End(SessionOutcome.TooManyFailedAttempts);
+                return (true, null);
+            case AuthStatus.Busy:
+                Log.Fail(SessionOutcome.LoginBusy, result.Problem!);
+                await Client.SendAsync("-ERR [SYS/TEMP] Server busy; try again.\r\n");
+                return (false, null);
             case AuthStatus.Cancelled:
                 await Client.SendAsync("-ERR Authentication cancelled.\r\n");
                 return (false, null);

@@ -1,0 +1,35 @@
+using System.Net;
+using CasGateway.Authentication;
+
+namespace CasGateway.Location.Ldap;
+
+/// <summary>
+/// Passwords checked where they live: the user is found by address or UPN (escaped into the filter), then the
+/// directory is asked to bind as that DN with the password, over TLS. The directory decides — disabled and
+/// locked-out accounts included. A directory that cannot be reached is a temporary refusal, never a wrong password.
+/// </summary>
+internal sealed class LdapCredentialValidator(LdapDirectory directory, LdapServerPool pool) : ICredentialValidator
+{
+    public async ValueTask<CredentialCheck> ValidateAsync(string userName, string password, CancellationToken cancellationToken)
+    {
+        // An empty password is an "unauthenticated bind" that LDAP servers accept without checking anything.
+        if (password.Length == 0 || userName.Length == 0)
+        {
+            return CredentialCheck.Invalid;
+        }
+        try
+        {
+            if (await directory.FindUserAsync(userName, cancellationToken) is not { } user)
+            {
+                return CredentialCheck.Invalid;
+            }
+            return await pool.CanBindAsync(new NetworkCredential(user.Dn, password), cancellationToken)
+                ? new CredentialCheck(CredentialStatus.Valid, new AuthenticatedUser(userName, user.Mailbox.PrimarySmtpAddress, user.Mailbox.Guid))
+                : CredentialCheck.Invalid;
+        }
+        catch (LocatorUnavailableException)
+        {
+            return CredentialCheck.Busy;
+        }
+    }
+}

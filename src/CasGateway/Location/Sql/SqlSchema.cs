@@ -1,0 +1,80 @@
+namespace CasGateway.Location.Sql;
+
+/// <summary>
+/// The directory's tables, the same for SQLite and PostgreSQL (text GUIDs, lower-cased address keys), and the
+/// change version every write bumps through triggers: one row the gateway polls instead of the data.
+/// </summary>
+internal static class SqlSchema
+{
+    /// <summary>The tables whose writes bump <c>directory_version</c>.</summary>
+    private static readonly string[] Tables = ["sites", "servers", "databases", "database_copies", "mailboxes", "mailbox_addresses", "offline_address_books"];
+
+    private const string TableDefinitions = """
+        CREATE TABLE IF NOT EXISTS directory_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+        INSERT INTO directory_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING;
+        CREATE TABLE IF NOT EXISTS sites (name TEXT PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS servers (
+            fqdn TEXT PRIMARY KEY,
+            site TEXT NOT NULL REFERENCES sites (name),
+            version TEXT NOT NULL,
+            backend_url TEXT NOT NULL,
+            imap_endpoint TEXT,
+            pop_endpoint TEXT,
+            front_end BOOLEAN NOT NULL DEFAULT FALSE,
+            external_url TEXT);
+        CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, guid TEXT NOT NULL UNIQUE);
+        CREATE TABLE IF NOT EXISTS database_copies (
+            database_name TEXT NOT NULL REFERENCES databases (name) ON DELETE CASCADE,
+            server TEXT NOT NULL REFERENCES servers (fqdn),
+            active BOOLEAN NOT NULL,
+            PRIMARY KEY (database_name, server));
+        CREATE UNIQUE INDEX IF NOT EXISTS database_copies_one_active ON database_copies (database_name) WHERE active;
+        CREATE TABLE IF NOT EXISTS mailboxes (
+            guid TEXT PRIMARY KEY,
+            primary_smtp_address TEXT NOT NULL,
+            database_name TEXT REFERENCES databases (name),
+            display_name TEXT,
+            password_hash TEXT,
+            cloud_target_address TEXT);
+        CREATE TABLE IF NOT EXISTS mailbox_addresses (
+            address_key TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            mailbox_guid TEXT NOT NULL REFERENCES mailboxes (guid) ON DELETE CASCADE,
+            position INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS mailbox_addresses_by_mailbox ON mailbox_addresses (mailbox_guid);
+        CREATE TABLE IF NOT EXISTS offline_address_books (
+            guid TEXT PRIMARY KEY,
+            name TEXT,
+            mailbox_guid TEXT NOT NULL REFERENCES mailboxes (guid) ON DELETE CASCADE);
+        """;
+
+    /// <summary>The statements that create the schema (idempotent: running them again changes nothing).</summary>
+    public static IEnumerable<string> Statements(bool postgres)
+    {
+        if (!postgres)
+        {
+            // Readers never wait for an import or an edit.
+            yield return "PRAGMA journal_mode = WAL";
+        }
+        yield return TableDefinitions;
+        if (postgres)
+        {
+            yield return """
+                CREATE OR REPLACE FUNCTION casgateway_directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; RETURN NULL; END $$
+                """;
+            foreach (var table in Tables)
+            {
+                yield return $"CREATE OR REPLACE TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION casgateway_directory_changed()";
+            }
+            yield break;
+        }
+        foreach (var table in Tables)
+        {
+            foreach (var operation in (string[])["INSERT", "UPDATE", "DELETE"])
+            {
+                yield return $"CREATE TRIGGER IF NOT EXISTS {table}_{operation.ToLowerInvariant()}_changed AFTER {operation} ON {table} BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END";
+            }
+        }
+    }
+}

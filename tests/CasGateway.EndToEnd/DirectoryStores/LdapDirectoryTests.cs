@@ -1,0 +1,206 @@
+using System.Net;
+using System.Text;
+using CasGateway.TestSupport;
+
+namespace CasGateway.EndToEnd.DirectoryStores;
+
+/// <summary>
+/// Two OpenLDAP servers holding the same directory with the Exchange attributes (the test schema below), the first
+/// reached over LDAPS, the second over StartTLS, both with a certificate the gateway trusts through
+/// <c>TrustedCaPath</c>. Server site and version come from the server objects; the backend URLs from the
+/// per-server table, as with Active Directory.
+/// </summary>
+public sealed class LdapStoreFixture : DirectoryStoreFixture
+{
+    /// <summary>The attributes Exchange adds to Active Directory that the locator reads (private OID arc).</summary>
+    public const string Schema = """
+        objectIdentifier ContosoOID 1.3.6.1.4.1.99999
+        objectIdentifier ContosoAttr ContosoOID:1
+        objectIdentifier ContosoOC ContosoOID:2
+        attributetype ( ContosoAttr:1 NAME 'msExchMailboxGuid' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+        attributetype ( ContosoAttr:2 NAME 'homeMDB' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
+        attributetype ( ContosoAttr:3 NAME 'msExchOwningServer' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
+        attributetype ( ContosoAttr:4 NAME 'proxyAddresses' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+        attributetype ( ContosoAttr:5 NAME 'dNSHostName' EQUALITY caseIgnoreIA5Match SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 SINGLE-VALUE )
+        attributetype ( ContosoAttr:6 NAME 'msExchServerSite' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
+        attributetype ( ContosoAttr:7 NAME 'userPrincipalName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+        objectclass ( ContosoOC:1 NAME 'contosoExchangeObject' SUP top AUXILIARY
+            MAY ( msExchMailboxGuid $ homeMDB $ msExchOwningServer $ proxyAddresses $ dNSHostName $ msExchServerSite $ userPrincipalName ) )
+
+        """;
+
+    private string _folder = null!;
+    private string _caFile = null!;
+
+    public SlapdServer Primary { get; private set; } = null!;
+
+    public SlapdServer Secondary { get; private set; } = null!;
+
+    public override string StoreName => "Ldap " + Primary.LdapsUrl;
+
+    public override Dictionary<string, string?> StoreSettings()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Gateway:Locator:Kind"] = "Ldap",
+            ["Gateway:Locator:Ldap:Servers:0"] = Primary.LdapsUrl,
+            ["Gateway:Locator:Ldap:Servers:1"] = Secondary.LdapUrl,
+            ["Gateway:Locator:Ldap:TrustedCaPath"] = _caFile,
+            ["Gateway:Locator:Ldap:BindDn"] = SlapdServer.AdminDn,
+            ["Gateway:Locator:Ldap:BindPassword"] = SlapdServer.AdminPassword,
+            ["Gateway:Locator:Ldap:BaseDn"] = "ou=People," + SlapdServer.Suffix,
+            ["Gateway:Locator:Ldap:ConfigurationBaseDn"] = "ou=Servers," + SlapdServer.Suffix,
+            ["Gateway:Locator:Ldap:MailboxFilter"] = "(objectClass=inetOrgPerson)",
+            ["Gateway:Locator:Ldap:ServerFilter"] = "(objectClass=device)",
+            ["Gateway:Locator:Ldap:Attributes:DatabaseGuid"] = "entryUUID",
+            ["Gateway:Locator:Ldap:Attributes:DisplayName"] = "cn",
+            ["Gateway:Locator:Ldap:OperationTimeout"] = "00:00:02",
+            ["Gateway:Locator:Ldap:HealthCheckInterval"] = "00:00:00.500",
+        };
+        foreach (var server in Topology.Directory.Servers)
+        {
+            settings[$"Gateway:Locator:Ldap:MailboxServers:{server.Fqdn}:BackendUrl"] = server.BackendUrl.ToString();
+        }
+        return settings;
+    }
+
+    public override async Task MoveDatabaseAsync(string database, string server)
+    {
+        Topology.Directory.Activate(database, server);
+        var change = $"dn: cn={database},ou=Databases,{SlapdServer.Suffix}\nchangetype: modify\nreplace: msExchOwningServer\nmsExchOwningServer: {ServerDn(server)}\n";
+        await Primary.ModifyAsync(change);
+        await Secondary.ModifyAsync(change);
+    }
+
+    public override async Task TakeDownAsync()
+    {
+        await Primary.StopAsync();
+        await Secondary.StopAsync();
+    }
+
+    public override async Task BringBackAsync()
+    {
+        await Primary.StartAsync();
+        await Secondary.StartAsync();
+    }
+
+    protected override async Task StartStoreAsync()
+    {
+        _folder = Directory.CreateTempSubdirectory("casgw-ldap.").FullName;
+        await ExternalProgram.RunAsync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", Path.Combine(_folder, "key.pem"), "-out", Path.Combine(_folder, "cert.pem")]);
+        _caFile = Path.Combine(_folder, "cert.pem");
+        var certificate = File.ReadAllText(_caFile);
+        var key = File.ReadAllText(Path.Combine(_folder, "key.pem"));
+        var ldif = Ldif();
+        Primary = await SlapdServer.StartAsync(Path.Combine(_folder, "a"), Schema, certificate, key, ldif);
+        Secondary = await SlapdServer.StartAsync(Path.Combine(_folder, "b"), Schema, certificate, key, ldif);
+    }
+
+    protected override async Task StopStoreAsync()
+    {
+        await Primary.DisposeAsync();
+        await Secondary.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static string ServerDn(string fqdn) => $"cn={fqdn.Split('.')[0].ToUpperInvariant()},ou=Servers,{SlapdServer.Suffix}";
+
+    /// <summary>The topology's directory as LDAP entries (users without a password get no userPassword).</summary>
+    private string Ldif()
+    {
+        var ldif = new StringBuilder($"""
+            dn: {SlapdServer.Suffix}
+            objectClass: dcObject
+            objectClass: organization
+            dc: contoso
+            o: Contoso
+
+            """);
+        foreach (var ou in (string[])["People", "Servers", "Databases"])
+        {
+            ldif.Append($"\ndn: ou={ou},{SlapdServer.Suffix}\nobjectClass: organizationalUnit\nou: {ou}\n");
+        }
+        foreach (var server in Topology.Directory.Servers)
+        {
+            var v = Version.Parse(server.Version);
+            ldif.Append($"\ndn: {ServerDn(server.Fqdn)}\nobjectClass: device\nobjectClass: contosoExchangeObject\ncn: {server.Fqdn.Split('.')[0].ToUpperInvariant()}\n")
+                .Append($"dNSHostName: {server.Fqdn}\nmsExchServerSite: cn={server.Site},cn=Sites,cn=Configuration,{SlapdServer.Suffix}\n")
+                .Append($"serialNumber: Version {v.Major}.{v.Minor} (Build {v.Build}.{v.Revision})\n");
+        }
+        foreach (var database in Topology.Directory.Databases)
+        {
+            ldif.Append($"\ndn: cn={database.Name},ou=Databases,{SlapdServer.Suffix}\nobjectClass: applicationProcess\nobjectClass: contosoExchangeObject\n")
+                .Append($"cn: {database.Name}\nentryUUID: {database.Guid}\nmsExchOwningServer: {ServerDn(database.Active)}\n");
+        }
+        foreach (var mailbox in Topology.Directory.Mailboxes)
+        {
+            var local = mailbox.Address.Split('@')[0];
+            ldif.Append($"\ndn: uid={local},ou=People,{SlapdServer.Suffix}\nobjectClass: inetOrgPerson\nobjectClass: contosoExchangeObject\n")
+                .Append($"uid: {local}\ncn: {local}\nsn: {local}\nmail: {mailbox.Address}\nproxyAddresses: SMTP:{mailbox.Address}\n")
+                .Append(string.Concat(mailbox.Aliases.Select(a => $"proxyAddresses: smtp:{a}\n")))
+                .Append($"userPrincipalName: {local}@corp.contoso.test\n")
+                .Append($"msExchMailboxGuid:: {Convert.ToBase64String(mailbox.Guid.ToByteArray())}\n")
+                .Append($"homeMDB: cn={mailbox.Database},ou=Databases,{SlapdServer.Suffix}\n");
+            if (mailbox.PasswordHash is not null)
+            {
+                ldif.Append($"userPassword: {TestDirectory.PasswordOf(mailbox.Address)}\n");
+            }
+        }
+        return ldif.ToString();
+    }
+}
+
+/// <summary>Issue 18: the LDAP store against real OpenLDAP servers.</summary>
+public sealed class LdapDirectoryTests(LdapStoreFixture store) : DirectoryStoreTests<LdapStoreFixture>(store)
+{
+    [Fact]
+    public async Task A_user_principal_name_signs_in_and_routes_to_its_mailbox()
+    {
+        await using var gateway = await StartGatewayAsync();
+        using var client = gateway.CreateClient();
+        var answer = await SendAsync(client, "/owa/", TestGateway.Basic("bob@corp.contoso.test", "pw-bob"));
+        Assert.Equal(("mbx2.contoso.com", "bob@contoso.com"), (answer.Server, answer.Mailbox));
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(client, "bob@corp.contoso.test", "pw-alice"));
+    }
+
+    [Fact]
+    public async Task The_second_directory_server_takes_over_when_the_first_stops()
+    {
+        await using var gateway = await StartGatewayAsync();
+        using var client = gateway.CreateClient();
+        Assert.Equal(Store.StoreName, await ReadyStoreAsync(client));
+        await Store.Primary.StopAsync();
+        try
+        {
+            // Nothing cached yet for carol: the lookup and the password check both go to the second server (StartTLS).
+            Assert.Equal("mbx1.contoso.com", (await SendAsync(client, "/owa/", TestGateway.Basic(Topology.Directory.Mailbox("carol@contoso.com")))).Server);
+            var store = await RequestPath.RequestPathTests.PollAsync(() => ReadyStoreAsync(client), s => s == "Ldap " + Store.Secondary.LdapUrl, TimeSpan.FromSeconds(10));
+            Assert.Equal("Ldap " + Store.Secondary.LdapUrl, store);
+        }
+        finally
+        {
+            await Store.Primary.StartAsync();
+        }
+        var back = await RequestPath.RequestPathTests.PollAsync(() => ReadyStoreAsync(client), s => s == Store.StoreName, TimeSpan.FromSeconds(10));
+        Assert.Equal(Store.StoreName, back);
+    }
+
+    [Fact]
+    public async Task A_directory_certificate_that_does_not_chain_to_the_trusted_ca_is_refused()
+    {
+        var folder = Directory.CreateTempSubdirectory("casgw-ca.").FullName;
+        try
+        {
+            await ExternalProgram.RunAsync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca",
+                "-keyout", Path.Combine(folder, "key.pem"), "-out", Path.Combine(folder, "ca.pem")]);
+            await using var gateway = await StartGatewayAsync(new() { ["Gateway:Locator:Ldap:TrustedCaPath"] = Path.Combine(folder, "ca.pem") });
+            using var client = gateway.CreateClient();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusAsync(client, "alice@contoso.com", "pw-alice"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
