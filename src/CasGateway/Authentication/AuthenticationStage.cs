@@ -27,6 +27,7 @@ public static class AuthenticationStage
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<PasswordHashGate>();
         services.AddSingleton<PasswordVerifier>();
+        services.AddSingleton<RecentSignIns>();
         // The store chosen by Gateway:Locator:Kind checks passwords (LocatorKinds registers it under this key).
         services.AddSingleton<ICredentialValidator>(sp => sp.GetRequiredKeyedService<ICredentialValidator>(Location.LocatorKinds.CredentialValidatorKey));
         services.AddSingleton<InMemoryFailedLoginStore>();

@@ -45,7 +45,7 @@ public sealed class BasicAuthenticationHandler(
             case SignInStatus.Failed:
                 Logger.LogInformation("Basic authentication failed for {UserName} from {ClientIp}", userName, Context.Connection.RemoteIpAddress);
                 return AuthenticateResult.Fail("Invalid user name or password.");
-            case SignInStatus.Refused or SignInStatus.Busy:
+            case SignInStatus.Refused or SignInStatus.Busy or SignInStatus.Unavailable:
                 _refusal = result;
                 return AuthenticateResult.Fail("Sign-in refused before the password check.");
         }
@@ -72,7 +72,7 @@ public sealed class BasicAuthenticationHandler(
 
     private void Refuse(SignInResult refusal)
     {
-        Response.StatusCode = refusal.Status == SignInStatus.Busy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
+        Response.StatusCode = refusal.Status == SignInStatus.Refused ? StatusCodes.Status429TooManyRequests : StatusCodes.Status503ServiceUnavailable;
         Response.Headers.Remove(HeaderNames.WWWAuthenticate);
         Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
     }

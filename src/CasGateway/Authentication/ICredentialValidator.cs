@@ -18,6 +18,9 @@ public enum CredentialStatus
     Valid,
     Invalid,
     Busy,
+
+    /// <summary>The directory that holds the password cannot be reached (and no recent sign-in vouches for it).</summary>
+    Unavailable,
 }
 
 /// <summary>The outcome of a credential check; <see cref="User"/> is set when <see cref="CredentialStatus.Valid"/>.</summary>
@@ -25,6 +28,7 @@ public readonly record struct CredentialCheck(CredentialStatus Status, Authentic
 {
     public static readonly CredentialCheck Invalid = new(CredentialStatus.Invalid);
     public static readonly CredentialCheck Busy = new(CredentialStatus.Busy);
+    public static readonly CredentialCheck Unavailable = new(CredentialStatus.Unavailable);
 }
 
 /// <summary>Who the caller is once credentials check out.</summary>

@@ -15,6 +15,9 @@ public enum SignInStatus
 
     /// <summary>Password hashing at capacity: not checked, not counted; try again shortly.</summary>
     Busy,
+
+    /// <summary>The directory cannot be reached: not checked, not counted; try again later.</summary>
+    Unavailable,
 }
 
 /// <summary>The outcome of <see cref="PasswordSignIn.SignInAsync"/>.</summary>
@@ -28,6 +31,9 @@ public sealed partial class PasswordSignIn(ICredentialValidator credentials, IFa
 {
     /// <summary>The seconds a client is asked to wait when hashing is at capacity.</summary>
     public const int BusyRetryAfterSeconds = 1;
+
+    /// <summary>The seconds a client is asked to wait while the directory cannot be reached.</summary>
+    public const int UnavailableRetryAfterSeconds = 5;
 
     /// <param name="source">The client's address (after trusted proxies and PROXY protocol), null when unknown.</param>
     /// <param name="protocol">For logs and metrics: <c>Basic</c>, <c>Imap</c>, <c>Pop3</c>, <c>Smtp</c>.</param>
@@ -51,6 +57,9 @@ public sealed partial class PasswordSignIn(ICredentialValidator credentials, IFa
             case CredentialStatus.Invalid:
                 await limiter.RecordFailureAsync(userName, source, protocol, CancellationToken.None);
                 return new SignInResult(SignInStatus.Failed);
+            case CredentialStatus.Unavailable:
+                metrics.RecordLoginRefusal(protocol, "unavailable");
+                return new SignInResult(SignInStatus.Unavailable, RetryAfterSeconds: UnavailableRetryAfterSeconds);
             default:
                 metrics.RecordLoginRefusal(protocol, "busy");
                 LogBusy(logger, protocol, userName, source?.ToString() ?? "(unknown)");

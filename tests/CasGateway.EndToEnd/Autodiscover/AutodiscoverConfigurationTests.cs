@@ -11,7 +11,7 @@ public sealed class AutodiscoverConfigurationTests
     public async Task Bad_namespaces_stop_the_start_naming_every_key()
     {
         await using var topology = await TestTopology.StartAsync(servers: 1);
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestGateway.StartAsync(topology, new Dictionary<string, string?>
+        var error = await Assert.ThrowsAsync<CasGateway.Configuration.GatewayConfigurationException>(() => TestGateway.StartAsync(topology, new Dictionary<string, string?>
         {
             ["Gateway:Autodiscover:DeploymentId"] = Guid.Empty.ToString(),
             ["Gateway:Autodiscover:ExternalUrl"] = "http://mail.contoso.com/owa",

@@ -216,7 +216,6 @@ public sealed partial class DeployFolderTests
 
     private static string SecretStandIn(string variable) => variable switch
     {
-        "Gateway__Backend__Identity__SigningKey" => Convert.ToBase64String(new byte[32]),
         "Gateway__Redis__Configuration" => "casgateway-redis:6379,password=stand-in",
         _ => throw new InvalidOperationException($"No stand-in for the secret in {variable}: say in this test what it holds."),
     };

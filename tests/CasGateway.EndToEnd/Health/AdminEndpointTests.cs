@@ -92,7 +92,7 @@ public sealed class AdminEndpointTests : IAsyncLifetime
     public async Task Bad_changes_are_refused_with_reasons()
     {
         var admin = TestGateway.Basic(_topology.Directory.Mailbox(HealthTestKit.Admin));
-        Assert.Equal(HttpStatusCode.NotFound, await PutAsync(admin, "Smtp", new { state = "Inactive", requester = "Maintenance", reason = "x" }));
+        Assert.Equal(HttpStatusCode.NotFound, await PutAsync(admin, "HubTransport", new { state = "Inactive", requester = "Maintenance", reason = "x" }));
         Assert.Equal(HttpStatusCode.BadRequest, await PutAsync(admin, "Owa", new { state = "Off", requester = "Maintenance", reason = "x" }));
         Assert.Equal(HttpStatusCode.BadRequest, await PutAsync(admin, "Owa", new { state = "1", requester = "Maintenance", reason = "x" }));
         Assert.Equal(HttpStatusCode.BadRequest, await PutAsync(admin, "Owa", new { state = "Inactive", requester = "Somebody", reason = "x" }));

@@ -71,12 +71,14 @@ internal sealed partial class BrowserSignInEndpoints(
                 LogFailed(logger, userName, ClientIp(context));
                 return SignInPage(context, StatusCodes.Status200OK, returnUrl, userName, privateComputer,
                     "The user name or password you entered isn't correct. Try entering it again.");
-            case SignInStatus.Refused or SignInStatus.Busy:
+            case SignInStatus.Refused or SignInStatus.Busy or SignInStatus.Unavailable:
                 // Refused before the password was checked (back-off, lockout, hashing at capacity): say when to retry.
                 context.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return SignInPage(context, result.Status == SignInStatus.Busy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests,
+                return SignInPage(context, result.Status == SignInStatus.Refused ? StatusCodes.Status429TooManyRequests : StatusCodes.Status503ServiceUnavailable,
                     returnUrl, userName, privateComputer,
-                    $"Too many sign-in attempts. Try again in {Math.Max(1, result.RetryAfterSeconds)} seconds.");
+                    result.Status == SignInStatus.Refused
+                        ? $"Too many sign-in attempts. Try again in {Math.Max(1, result.RetryAfterSeconds)} seconds."
+                        : $"Sign-in is not available right now. Try again in {Math.Max(1, result.RetryAfterSeconds)} seconds.");
         }
         var principal = PasswordSignIn.PrincipalOf(result.User!, BrowserSession.FormsMethod);
         var now = clock.GetUtcNow();

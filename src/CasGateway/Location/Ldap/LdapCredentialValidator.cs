@@ -6,9 +6,10 @@ namespace CasGateway.Location.Ldap;
 /// <summary>
 /// Passwords checked where they live: the user is found by address or UPN (escaped into the filter), then the
 /// directory is asked to bind as that DN with the password, over TLS. The directory decides — disabled and
-/// locked-out accounts included. A directory that cannot be reached is a temporary refusal, never a wrong password.
+/// locked-out accounts included. A directory that cannot be reached is a temporary refusal, never a wrong password,
+/// unless these credentials signed in within the stale period (<see cref="RecentSignIns"/>).
 /// </summary>
-internal sealed class LdapCredentialValidator(LdapDirectory directory, LdapServerPool pool) : ICredentialValidator
+internal sealed class LdapCredentialValidator(LdapDirectory directory, LdapServerPool pool, RecentSignIns recent) : ICredentialValidator
 {
     public async ValueTask<CredentialCheck> ValidateAsync(string userName, string password, CancellationToken cancellationToken)
     {
@@ -19,17 +20,19 @@ internal sealed class LdapCredentialValidator(LdapDirectory directory, LdapServe
         }
         try
         {
-            if (await directory.FindUserAsync(userName, cancellationToken) is not { } user)
+            if (await directory.FindUserAsync(userName, cancellationToken) is not { } user
+                || !await pool.CanBindAsync(new NetworkCredential(user.Dn, password), cancellationToken))
             {
+                recent.Forget(userName, password);
                 return CredentialCheck.Invalid;
             }
-            return await pool.CanBindAsync(new NetworkCredential(user.Dn, password), cancellationToken)
-                ? new CredentialCheck(CredentialStatus.Valid, new AuthenticatedUser(userName, user.Mailbox.PrimarySmtpAddress, user.Mailbox.Guid))
-                : CredentialCheck.Invalid;
+            var signedIn = new AuthenticatedUser(userName, user.Mailbox.PrimarySmtpAddress, user.Mailbox.Guid);
+            recent.Remember(userName, password, signedIn);
+            return new CredentialCheck(CredentialStatus.Valid, signedIn);
         }
         catch (LocatorUnavailableException)
         {
-            return CredentialCheck.Busy;
+            return recent.Vouch(userName, password) is { } known ? new CredentialCheck(CredentialStatus.Valid, known) : CredentialCheck.Unavailable;
         }
     }
 }

@@ -6,9 +6,10 @@ namespace CasGateway.Location.Sql;
 /// <summary>
 /// Passwords of the SQL directory: the mailbox's PBKDF2 hash (the same format as the directory file's), checked
 /// through the same <see cref="PasswordVerifier"/> (hashing cap, cache keyed on the stored hash); an unknown user or a
-/// mailbox without a password spends a dummy hash, so timing says nothing about who exists.
+/// mailbox without a password spends a dummy hash, so timing says nothing about who exists. While the database cannot be
+/// reached, <see cref="RecentSignIns"/> vouches for credentials that signed in within the stale period.
 /// </summary>
-internal sealed class SqlCredentialValidator(SqlDirectory directory, PasswordVerifier verifier) : ICredentialValidator
+internal sealed class SqlCredentialValidator(SqlDirectory directory, PasswordVerifier verifier, RecentSignIns recent) : ICredentialValidator
 {
     private static readonly string Dummy = PasswordHash.Create(Guid.NewGuid().ToString("N"));
 
@@ -24,17 +25,23 @@ internal sealed class SqlCredentialValidator(SqlDirectory directory, PasswordVer
         }
         catch (LocatorUnavailableException)
         {
-            return CredentialCheck.Busy;
+            return recent.Vouch(userName, password) is { } known ? new CredentialCheck(CredentialStatus.Valid, known) : CredentialCheck.Unavailable;
         }
         if (found is not { PasswordHash: { } hash })
         {
             return await verifier.SpendAsync(password, Dummy, cancellationToken) is null ? CredentialCheck.Busy : CredentialCheck.Invalid;
         }
-        return await verifier.VerifyAsync(userName, password, hash, cancellationToken) switch
+        switch (await verifier.VerifyAsync(userName, password, hash, cancellationToken))
         {
-            true => new CredentialCheck(CredentialStatus.Valid, new AuthenticatedUser(userName, found.Mailbox.PrimarySmtpAddress, found.Mailbox.Guid)),
-            false => CredentialCheck.Invalid,
-            null => CredentialCheck.Busy,
-        };
+            case true:
+                var signedIn = new AuthenticatedUser(userName, found.Mailbox.PrimarySmtpAddress, found.Mailbox.Guid);
+                recent.Remember(userName, password, signedIn);
+                return new CredentialCheck(CredentialStatus.Valid, signedIn);
+            case false:
+                recent.Forget(userName, password);
+                return CredentialCheck.Invalid;
+            default:
+                return CredentialCheck.Busy;
+        }
     }
 }

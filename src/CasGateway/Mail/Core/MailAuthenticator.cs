@@ -26,6 +26,9 @@ public enum AuthStatus
 
     /// <summary>Password hashing at capacity: try again shortly; not a failed attempt.</summary>
     Busy,
+
+    /// <summary>The directory cannot be reached: try again later; not a failed attempt.</summary>
+    Unavailable,
 }
 
 /// <summary>The outcome of a login; <see cref="Claimed"/> is the user name a failed login gave (for the log).</summary>
@@ -50,6 +53,7 @@ public sealed class MailAuthenticator(PasswordSignIn signIn, BearerTokenValidato
             SignInStatus.Success => new AuthResult(AuthStatus.Success, new MailUser(userName, result.User!.PrimarySmtpAddress, method)),
             SignInStatus.Failed => new AuthResult(AuthStatus.Failed, Claimed: userName, Problem: "wrong user name or password"),
             SignInStatus.Refused => new AuthResult(AuthStatus.Refused, Claimed: userName, Problem: "too many failed logins", RetryAfterSeconds: result.RetryAfterSeconds),
+            SignInStatus.Unavailable => new AuthResult(AuthStatus.Unavailable, Claimed: userName, Problem: "the directory cannot be reached", RetryAfterSeconds: result.RetryAfterSeconds),
             _ => new AuthResult(AuthStatus.Busy, Claimed: userName, Problem: "password hashing at capacity", RetryAfterSeconds: result.RetryAfterSeconds),
         };
     }

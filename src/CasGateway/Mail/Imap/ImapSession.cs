@@ -165,6 +165,10 @@ public sealed class ImapSession : MailSession
                 Log.Fail(SessionOutcome.LoginBusy, result.Problem!);
                 await Client.SendAsync($"{tag} NO [UNAVAILABLE] Server busy; try again.\r\n");
                 return (false, null);
+            case AuthStatus.Unavailable:
+                Log.Fail(SessionOutcome.LocatorUnavailable, result.Problem!);
+                await Client.SendAsync($"{tag} NO [UNAVAILABLE] The mailbox directory is unavailable; try again later.\r\n");
+                return (false, null);
             case AuthStatus.Cancelled:
                 await Client.SendAsync($"{tag} BAD Authentication cancelled.\r\n");
                 return (false, null);

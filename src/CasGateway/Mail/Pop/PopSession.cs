@@ -160,6 +160,10 @@ public sealed class PopSession : MailSession
                 Log.Fail(SessionOutcome.LoginBusy, result.Problem!);
                 await Client.SendAsync("-ERR [SYS/TEMP] Server busy; try again.\r\n");
                 return (false, null);
+            case AuthStatus.Unavailable:
+                Log.Fail(SessionOutcome.LocatorUnavailable, result.Problem!);
+                await Client.SendAsync("-ERR [SYS/TEMP] The mailbox directory is unavailable; try again later.\r\n");
+                return (false, null);
             case AuthStatus.Cancelled:
                 await Client.SendAsync("-ERR Authentication cancelled.\r\n");
                 return (false, null);

@@ -320,6 +320,9 @@ public sealed class SmtpSession : MailSession
             case AuthStatus.Busy:
                 Log.Fail(SessionOutcome.LoginBusy, result.Problem!);
                 return await SayAsync("454 4.7.0 Server busy; try again");
+            case AuthStatus.Unavailable:
+                Log.Fail(SessionOutcome.LocatorUnavailable, result.Problem!);
+                return await SayAsync("454 4.7.0 The mailbox directory is unavailable; try again later");
             case AuthStatus.Cancelled:
                 return await SayAsync("501 5.0.0 Authentication cancelled");
             case AuthStatus.Malformed:
