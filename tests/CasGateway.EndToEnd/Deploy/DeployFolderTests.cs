@@ -217,6 +217,7 @@ public sealed partial class DeployFolderTests
     private static string SecretStandIn(string variable) => variable switch
     {
         "Gateway__Redis__Configuration" => "casgateway-redis:6379,password=stand-in",
+        "Gateway__Mail__Backend__MasterPassword" => "stand-in",
         _ => throw new InvalidOperationException($"No stand-in for the secret in {variable}: say in this test what it holds."),
     };
 

@@ -34,7 +34,7 @@ public sealed class SipStrictPeerFixture : IAsyncLifetime
             ["Gateway:Sip:Peers:0"] = "127.0.0.0/8",
             ["Gateway:Sip:PeerCertificateThumbprints:0"] = PeerCertificate.GetCertHashString(HashAlgorithmName.SHA256),
             ["Gateway:Sip:RetryAfterSeconds"] = "7",
-        }, services => services.AddSingleton<IMailboxLocator, UnavailableStore>());
+        }, services => services.AddKeyedSingleton<IMailboxLocator, UnavailableStore>(LocationStage.StoreKey));
     }
 
     public async Task DisposeAsync()
