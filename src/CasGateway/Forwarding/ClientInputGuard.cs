@@ -47,6 +47,11 @@ public sealed partial class ClientInputGuard(ILogger<ClientInputGuard> logger)
             {
                 return "percent-encoded CR, LF or NUL in Cookie";
             }
+            // A field value may hold a tab, a cookie may not (RFC 6265 cookie-octet): no backend should have to parse one.
+            if (cookie?.Contains('\t', StringComparison.Ordinal) == true)
+            {
+                return "tab in Cookie";
+            }
         }
         if (request.QueryString.Value is { } query && HasEncodedControl(query))
         {
