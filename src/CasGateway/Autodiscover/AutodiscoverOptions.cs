@@ -11,8 +11,11 @@ public sealed class AutodiscoverOptions : IValidatableObject
 {
     public const string Section = "Gateway:Autodiscover";
 
-    /// <summary>The gateway answers Autodiscover itself; when false every <c>/autodiscover</c> request is proxied. Read at start.</summary>
-    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// The gateway answers Autodiscover itself (it then needs the organisation's <see cref="DeploymentId"/> and its
+    /// published URLs); when false every <c>/autodiscover</c> request is proxied. Off until configured; read at start.
+    /// </summary>
+    public bool Enabled { get; set; }
 
     /// <summary>The organisation's deployment GUID (<c>DeploymentId</c>, <c>UserDeploymentId</c>); required when enabled.</summary>
     public Guid DeploymentId { get; set; }

@@ -13,6 +13,7 @@ public sealed class AutodiscoverConfigurationTests
         await using var topology = await TestTopology.StartAsync(servers: 1);
         var error = await Assert.ThrowsAsync<CasGateway.Configuration.GatewayConfigurationException>(() => TestGateway.StartAsync(topology, new Dictionary<string, string?>
         {
+            ["Gateway:Autodiscover:Enabled"] = "true",
             ["Gateway:Autodiscover:DeploymentId"] = Guid.Empty.ToString(),
             ["Gateway:Autodiscover:ExternalUrl"] = "http://mail.contoso.com/owa",
             ["Gateway:Autodiscover:InternalUrl"] = "https://cas.contoso.local/?x=1",
@@ -35,6 +36,9 @@ public sealed class AutodiscoverConfigurationTests
         await using var topology = await TestTopology.StartAsync(servers: 1);
         var settings = new Dictionary<string, string?>
         {
+            ["Gateway:Autodiscover:Enabled"] = "true",
+            ["Gateway:Autodiscover:DeploymentId"] = Guid.NewGuid().ToString(),
+            ["Gateway:Autodiscover:ExternalUrl"] = "https://mail.contoso.com",
             ["Gateway:Autodiscover:Mail:Smtp:Host"] = "smtp.contoso.com",
             ["Gateway:Autodiscover:Mail:Smtp:Port"] = "587",
         };

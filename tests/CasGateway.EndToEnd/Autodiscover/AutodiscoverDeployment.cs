@@ -53,6 +53,7 @@ public sealed class AutodiscoverDeployment : IAsyncLifetime
             ["Gateway:Site"] = "Site1",
             ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
             ["Gateway:Routing:LegacyNamespace"] = "https://legacy.contoso.com",
+            ["Gateway:Autodiscover:Enabled"] = "true",
             ["Gateway:Autodiscover:DeploymentId"] = DeploymentId.ToString(),
             ["Gateway:Autodiscover:Organization"] = "Contoso",
             ["Gateway:Autodiscover:ExternalUrl"] = ExternalUrl,

@@ -32,8 +32,6 @@ public sealed class ConfigurationValidationTests : IDisposable
         { "LDAP settings ignored for another kind", "\"Locator\": { \"Kind\": \"Sql\", \"Ldap\": { \"Servers\": [ ] } }", "Gateway:Locator:Sql:ConnectionString: required when Gateway:Locator:Kind is Sql" },
         { "unknown SQL engine", "\"Locator\": { \"Sql\": { \"Provider\": \"Oracle\" } }", "Gateway:Locator:Sql:Provider = \"Oracle\": must be one of Sqlite, PostgreSql." },
         { "SQLite without a file", "\"Locator\": { \"Kind\": \"Sql\", \"Sql\": { \"ConnectionString\": \"Cache=Shared\" } }", "Gateway:Locator:Sql:ConnectionString: the Sqlite connection string names no Data Source." },
-        { "short signing key, masked", "\"Backend\": { \"Identity\": { \"SigningKey\": \"c2hvcnQ=\" } }", "Gateway:Backend:Identity:SigningKey = \"***\": must be base64 of at least 32 bytes." },
-        { "missing signing key outside demo", "\"Demo\": { \"Enabled\": false }", "Gateway:Backend:Identity:SigningKey: required" },
         { "short legacy signing key, masked", "\"Backend\": { \"Identity\": { \"Algorithm\": \"HmacSha256\", \"SigningKey\": \"c2hvcnQ=\" } }", "Gateway:Backend:Identity:SigningKey = \"***\": must be base64 of at least 32 bytes." },
         { "missing identity key outside demo", "\"Demo\": { \"Enabled\": false }", "Gateway:Backend:Identity:PrivateKeyPath: required" },
         { "missing legacy signing key outside demo", "\"Demo\": { \"Enabled\": false }, \"Backend\": { \"Identity\": { \"Algorithm\": \"HmacSha256\" } }", "Gateway:Backend:Identity:SigningKey: required" },
