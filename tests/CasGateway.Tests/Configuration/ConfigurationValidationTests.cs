@@ -175,7 +175,7 @@ public sealed class ConfigurationValidationTests : IDisposable
     {
         var checkedIn = File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "CasGateway", ConfigurationSchema.FileName)).ReplaceLineEndings("\n");
         Assert.True(checkedIn == ConfigurationSchema.Generate(),
-            "appsettings.schema.json is out of date: run `dotnet run --project src/CasGateway -- schema > src/CasGateway/appsettings.schema.json`");
+            "appsettings.schema.json is out of date: run `dotnet run --no-launch-profile --project src/CasGateway -- schema > src/CasGateway/appsettings.schema.json`");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using CasGateway.Location;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;
@@ -40,10 +41,18 @@ internal static partial class OpenIdConnectSignIn
             {
                 o.Scope.Add(scope);
             }
-            o.Events.OnTokenValidated = context =>
+            o.Events.OnTokenValidated = async context =>
             {
-                context.Principal = SessionPrincipal(context.Principal!);
-                return Task.CompletedTask;
+                var principal = SessionPrincipal(context.Principal!);
+                try
+                {
+                    await AddMailboxAsync(principal, context.HttpContext.RequestServices.GetRequiredService<IMailboxLocator>(), context.HttpContext.RequestAborted);
+                    context.Principal = principal;
+                }
+                catch (LocatorUnavailableException)
+                {
+                    context.Fail("The mailbox directory cannot be reached.");
+                }
             };
             o.Events.OnRemoteFailure = RefuseAsync;
         });
@@ -71,8 +80,8 @@ internal static partial class OpenIdConnectSignIn
     }
 
     /// <summary>
-    /// The session's principal: the provider's user-name claims, read by the routing step exactly as a bearer
-    /// token's are (preferred_username, upn, email) to find the mailbox.
+    /// The session's principal: the provider's user-name claims (preferred_username, upn, email); the name is the
+    /// address whose mailbox <see cref="AddMailboxAsync"/> looks up.
     /// </summary>
     private static ClaimsPrincipal SessionPrincipal(ClaimsPrincipal provider)
     {
@@ -81,6 +90,25 @@ internal static partial class OpenIdConnectSignIn
             ?? provider.FindFirstValue("email") ?? provider.FindFirstValue("sub") ?? "";
         claims.Add(new Claim(ClaimTypes.Name, name));
         return new ClaimsPrincipal(new ClaimsIdentity(claims, BrowserSession.OpenIdConnectMethod));
+    }
+
+    /// <summary>
+    /// The mailbox the signed-in user names (the organisation's own provider, configured as the one issuer, vouches
+    /// for the address), looked up once at sign-in through the location cache and kept in the session as the same
+    /// claims every other scheme carries; a user the directory does not know gets a session without a mailbox (403).
+    /// </summary>
+    private static async Task AddMailboxAsync(ClaimsPrincipal principal, IMailboxLocator locator, CancellationToken cancellationToken)
+    {
+        if (!Anchoring.AnchorMailbox.TryParse(principal.Identity?.Name, out var anchor) || anchor.Value.Kind != Anchoring.AnchorKind.Smtp
+            || await locator.LocateAsync(anchor.Value, cancellationToken) is not { } location)
+        {
+            return;
+        }
+        principal.AddIdentity(new ClaimsIdentity(
+        [
+            new Claim(GatewayClaims.PrimarySmtpAddress, location.Mailbox.PrimarySmtpAddress),
+            new Claim(GatewayClaims.MailboxGuid, location.Mailbox.Guid.ToString()),
+        ]));
     }
 
     /// <summary>
