@@ -19,7 +19,6 @@ public static class ListenersStage
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value;
-            var certificates = kestrel.ApplicationServices.GetRequiredService<ServerCertificateStore>();
             kestrel.AddServerHeader = false;
             // RPC over HTTP declares bodies up to 1 GB; bodies stream, so no size needs holding in memory.
             kestrel.Limits.MaxRequestBodySize = null;
@@ -31,19 +30,31 @@ public static class ListenersStage
             kestrel.Listen(address!, options.HttpsPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                var https = new HttpsConnectionAdapterOptions
-                {
-                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    ServerCertificateSelector = (_, host) => certificates.Select(host),
-                };
-                foreach (var hook in kestrel.ApplicationServices.GetServices<IClientListenerHook>())
-                {
-                    hook.Configure(listen, https, ClientListenerKind.Http);
-                }
-                listen.UseHttps(https);
+                listen.UseHttps(ClientListener(listen, ClientListenerKind.Http));
             });
         });
         return builder;
+    }
+
+    /// <summary>
+    /// What every client listener (HTTPS, mail, SIP) shares: TLS 1.2/1.3 with the certificate chosen per SNI host, and
+    /// the connection middleware the listener hooks add (PROXY protocol, the connection registry a drain closes). The
+    /// caller adds TLS to the listener (implicit TLS) or keeps the options for STARTTLS.
+    /// </summary>
+    public static HttpsConnectionAdapterOptions ClientListener(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen, ClientListenerKind kind)
+    {
+        var services = listen.ApplicationServices;
+        var certificates = services.GetRequiredService<ServerCertificateStore>();
+        var https = new HttpsConnectionAdapterOptions
+        {
+            SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            ServerCertificateSelector = (_, host) => certificates.Select(host),
+        };
+        foreach (var hook in services.GetServices<IClientListenerHook>())
+        {
+            hook.Configure(listen, https, kind);
+        }
+        return https;
     }
 
     internal static bool TryParseAddress(string text, out IPAddress? address)

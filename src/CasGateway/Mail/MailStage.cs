@@ -1,4 +1,3 @@
-using System.Security.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Listeners;
 using CasGateway.Mail.Core;
@@ -7,7 +6,6 @@ using CasGateway.Mail.Pop;
 using CasGateway.Mail.Smtp;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 
 namespace CasGateway.Mail;
@@ -37,7 +35,6 @@ public static class MailStage
             var address = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value.Address;
             ListenersStage.TryParseAddress(address, out var ip);
             var listeners = kestrel.ApplicationServices.GetRequiredService<MailListeners>();
-            var certificates = kestrel.ApplicationServices.GetRequiredService<ServerCertificateStore>();
 
             void Listen(MailProtocol protocol, int? port, bool implicitTls, bool inbound = false)
             {
@@ -47,16 +44,8 @@ public static class MailStage
                 }
                 kestrel.Listen(ip!, port.Value, listen =>
                 {
-                    var https = new HttpsConnectionAdapterOptions
-                    {
-                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                        ServerCertificateSelector = (_, host) => certificates.Select(host),
-                    };
-                    // The same connection middleware as HTTPS: PROXY protocol, and the registry a drained node closes.
-                    foreach (var hook in kestrel.ApplicationServices.GetServices<IClientListenerHook>())
-                    {
-                        hook.Configure(listen, https, ClientListenerKind.Mail);
-                    }
+                    // The same TLS and connection middleware as HTTPS: PROXY protocol, and the registry a drained node closes.
+                    var https = ListenersStage.ClientListener(listen, ClientListenerKind.Mail);
                     if (implicitTls)
                     {
                         listen.UseHttps(https);

@@ -1,4 +1,3 @@
-using System.Security.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Listeners;
 using Microsoft.AspNetCore.Connections;
@@ -33,7 +32,6 @@ public static class SipStage
             var address = kestrel.ApplicationServices.GetRequiredService<IOptions<ListenerOptions>>().Value.Address;
             ListenersStage.TryParseAddress(address, out var ip);
             var listeners = kestrel.ApplicationServices.GetRequiredService<SipListeners>();
-            var certificates = kestrel.ApplicationServices.GetRequiredService<ServerCertificateStore>();
 
             void Listen(SipTransport transport, int? port)
             {
@@ -43,20 +41,12 @@ public static class SipStage
                 }
                 kestrel.Listen(ip!, port.Value, listen =>
                 {
-                    var https = new HttpsConnectionAdapterOptions
-                    {
-                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                        ServerCertificateSelector = (_, host) => certificates.Select(host),
-                    };
+                    var https = ListenersStage.ClientListener(listen, ClientListenerKind.Sip);
                     if (options.PeerCertificateThumbprints.Count > 0)
                     {
                         // Any certificate is taken here; the router checks its thumbprint against the peer list.
                         https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
                         https.ClientCertificateValidation = (_, _, _) => true;
-                    }
-                    foreach (var hook in kestrel.ApplicationServices.GetServices<IClientListenerHook>())
-                    {
-                        hook.Configure(listen, https, ClientListenerKind.Sip);
                     }
                     if (transport == SipTransport.Tls)
                     {
