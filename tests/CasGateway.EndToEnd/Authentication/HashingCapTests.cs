@@ -37,27 +37,48 @@ public sealed class HashingCapTests : IAsyncLifetime
     {
         using var client = LoginSources.HttpClientFrom(IPAddress.Parse("127.0.0.31"), _gateway.BaseAddress, _gateway.ServerCertificate);
         using var other = LoginSources.HttpClientFrom(IPAddress.Parse("127.0.0.32"), _gateway.BaseAddress, _gateway.ServerCertificate);
-        var slow = client.BasicGetAsync("slow@contoso.com", "wrong");
         var attempt = 0;
         var wrong = 0;
-        // A new name each time, so the account back-off never answers before the hashing cap can.
-        var busy = await LoginSources.PollAsync(
-            async () =>
+        var busyAnswers = 0;
+        HttpResponseMessage? busy = null;
+        // The slow check and the first quick one race for the slot: when a quick one wins, the slow check is the one
+        // answered 503 (also "busy", also not a failure) and the round is run again.
+        for (var round = 1; busy is null; round++)
+        {
+            Assert.True(round <= 5, "the slow check never held the slot while another arrived");
+            var slow = client.BasicGetAsync("slow@contoso.com", "wrong");
+            // A new name each time, so the account back-off never answers before the hashing cap can.
+            var answer = await LoginSources.PollAsync(
+                async () =>
+                {
+                    var response = await other.BasicGetAsync($"nobody{++attempt}@contoso.com", "wrong");
+                    wrong += response.StatusCode == HttpStatusCode.Unauthorized ? 1 : 0;
+                    return response;
+                },
+                r => r.StatusCode == HttpStatusCode.ServiceUnavailable || slow.IsCompleted, TimeSpan.FromSeconds(30), "a busy answer");
+            var slowAnswer = await slow;
+            if (answer.StatusCode == HttpStatusCode.ServiceUnavailable)
             {
-                var response = await other.BasicGetAsync($"nobody{++attempt}@contoso.com", "wrong");
-                wrong += response.StatusCode == HttpStatusCode.Unauthorized ? 1 : 0;
-                return response;
-            },
-            r => r.StatusCode == HttpStatusCode.ServiceUnavailable || slow.IsCompleted, TimeSpan.FromSeconds(30), "a busy answer");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
+                busy = answer;
+                busyAnswers++;
+            }
+            if (slowAnswer.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                busyAnswers++;
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.Unauthorized, slowAnswer.StatusCode);
+                wrong++;
+            }
+        }
         Assert.Equal(TimeSpan.FromSeconds(1), busy.Headers.RetryAfter?.Delta);
         Assert.Empty(busy.Headers.WwwAuthenticate);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await slow).StatusCode);
 
         using var scraper = _gateway.CreateClient();
         var metrics = PrometheusText.Parse(await scraper.GetStringAsync("/metrics"));
-        Assert.Equal(1, metrics.Sum("casgateway_login_refusals_total", ("protocol", "Basic"), ("reason", "busy")));
-        Assert.Equal(1 + wrong, metrics.Sum("casgateway_login_failures_total", ("protocol", "Basic")));
+        Assert.Equal(busyAnswers, metrics.Sum("casgateway_login_refusals_total", ("protocol", "Basic"), ("reason", "busy")));
+        Assert.Equal(wrong, metrics.Sum("casgateway_login_failures_total", ("protocol", "Basic")));
         Assert.Equal(HttpStatusCode.OK, (await other.BasicGetAsync("bob@contoso.com", "pw-bob")).StatusCode);
     }
 }
