@@ -19,7 +19,8 @@ public static class LocatorKinds
 
     /// <summary>
     /// Registers the store under <see cref="LocationStage.StoreKey"/>: only the location cache asks it; every other
-    /// caller gets the cache as <see cref="IMailboxLocator"/>. Also registers the store's credential validator.
+    /// caller gets the cache as <see cref="IMailboxLocator"/>. Also registers the store's credential validator and
+    /// its telephone lookups (<see cref="IVoiceDirectory"/>: every store has them, so the SIP call router can rely on them).
     /// </summary>
     public static void AddLocatorStore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,6 +32,7 @@ public static class LocatorKinds
                 services.AddSingleton<LdapMailboxLocator>();
                 services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<LdapMailboxLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<LdapMailboxLocator>());
+                services.AddSingleton<IVoiceDirectory>(sp => sp.GetRequiredService<LdapMailboxLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, LdapCredentialValidator>(CredentialValidatorKey);
                 break;
             case var kind when string.Equals(kind, Sql, StringComparison.OrdinalIgnoreCase):
@@ -38,12 +40,14 @@ public static class LocatorKinds
                 services.AddSingleton<SqlMailboxLocator>();
                 services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<SqlMailboxLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<SqlMailboxLocator>());
+                services.AddSingleton<IVoiceDirectory>(sp => sp.GetRequiredService<SqlMailboxLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, SqlCredentialValidator>(CredentialValidatorKey);
                 break;
             default:
                 services.AddSingleton<DirectoryFileLocator>();
                 services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<DirectoryFileLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<DirectoryFileLocator>());
+                services.AddSingleton<IVoiceDirectory>(sp => sp.GetRequiredService<DirectoryFileLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, DirectoryCredentialValidator>(CredentialValidatorKey);
                 break;
         }

@@ -70,8 +70,8 @@ public readonly record struct VoiceAddress(VoiceAddressKind Kind, string Value)
 }
 
 /// <summary>
-/// A store that can find mailboxes by their telephone identities (the directory file does; a store that does not
-/// index them leaves calls to pilot numbers only).
+/// Finding mailboxes by their telephone identities: every store implements it (the directory file from its index,
+/// LDAP from the UM, SIP and phone attributes, SQL from <c>voice_addresses</c>) and registers it beside itself.
 /// </summary>
 public interface IVoiceDirectory
 {

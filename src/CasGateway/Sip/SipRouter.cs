@@ -4,7 +4,9 @@ using CasGateway.Configuration;
 using CasGateway.Health;
 using CasGateway.Listeners;
 using CasGateway.Location;
+using CasGateway.Routing;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy;
 
 namespace CasGateway.Sip;
 
@@ -17,12 +19,11 @@ internal sealed partial class SipRouter(
     IOptionsMonitor<SipOptions> options,
     IOptions<GatewayOptions> gateway,
     MailboxLocationCache locator,
-    [FromKeyedServices(LocationStage.StoreKey)] IMailboxLocator store,
+    IVoiceDirectory voice,
+    IProxyStateLookup proxy,
     DrainCoordinator drain,
     ILogger<SipRouter> logger)
 {
-    // The store behind the cache answers number lookups (extension, SIP address, E.164); the cache then finds the server.
-    private readonly IVoiceDirectory? _voice = store as IVoiceDirectory;
     private (List<string> Entries, IReadOnlyList<IPNetwork> Networks) _peers = ([], []);
     private int _pilotTurn;
 
@@ -85,7 +86,8 @@ internal sealed partial class SipRouter(
         {
             foreach (var called in SipAddresses.CalledParties(request))
             {
-                if (_voice is null || await _voice.FindVoiceUserAsync(called, cancellationToken) is not { } mailbox)
+                // The store answers number lookups (extension, SIP address, E.164); the cache then finds the server.
+                if (await voice.FindVoiceUserAsync(called, cancellationToken) is not { } mailbox)
                 {
                     continue;
                 }
@@ -118,12 +120,20 @@ internal sealed partial class SipRouter(
         if (dialled is not null && current.PilotNumbers.Contains(dialled, StringComparer.Ordinal))
         {
             var site = gateway.Value.Site;
-            var servers = locator.Store.Servers
+            var servers = locator.Servers
                 .Where(s => s.UmEndpoint is not null && !s.IsFrontEnd && (site is null || string.Equals(s.Site, site, StringComparison.OrdinalIgnoreCase)))
                 .ToList();
             if (servers.Count == 0)
             {
                 return new SipAnswer(480, "Temporarily Unavailable") { Called = dialled, Detail = "no server of the site has a umEndpoint" };
+            }
+            // The same health HTTP routing reads (YARP's active probes and passive failures): a server that is down
+            // would leave the caller with a dead Contact.
+            var health = new ServerHealth(proxy.TryGetCluster(RouteMetadata.MailboxCluster, out var cluster) ? cluster.DestinationsState.AllDestinations : []);
+            servers.RemoveAll(s => !health.IsHealthy(s));
+            if (servers.Count == 0)
+            {
+                return new SipAnswer(503, "Service Unavailable") { RetryAfterSeconds = current.RetryAfterSeconds, Called = dialled, Detail = "no healthy server of the site has a umEndpoint" };
             }
             var server = servers[(int)((uint)Interlocked.Increment(ref _pilotTurn) % (uint)servers.Count)];
             return new SipAnswer(302, "Moved Temporarily")

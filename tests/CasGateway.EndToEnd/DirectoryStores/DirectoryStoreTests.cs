@@ -11,7 +11,8 @@ namespace CasGateway.EndToEnd.DirectoryStores;
 /// <summary>
 /// One store behind <c>Gateway:Locator:Kind</c>, started once per test class: the topology's mailbox servers
 /// (mbx1 holds DB01: alice, carol; mbx2 holds DB02: bob, frank — frank has no password) and the directory server
-/// holding the same directory.
+/// holding the same directory. For calls (issue 20): alice has extension 4501, SIP address alice@contoso.com and
+/// +14255554501, bob extension 4502; mbx1 and mbx2 take calls on :5062 and :5063.
 /// </summary>
 public abstract class DirectoryStoreFixture : IAsyncLifetime
 {
@@ -24,6 +25,10 @@ public abstract class DirectoryStoreFixture : IAsyncLifetime
     {
         Topology = await TestTopology.StartAsync();
         Topology.Directory.AddMailbox("frank@contoso.com", "DB02", withPassword: false);
+        Topology.Directory.Voice["alice@contoso.com"] = ("4501", "alice@contoso.com", "+14255554501");
+        Topology.Directory.Voice["bob@contoso.com"] = ("4502", null, null);
+        Topology.Directory.UmEndpoints["mbx1.contoso.com"] = "mbx1.contoso.com:5062";
+        Topology.Directory.UmEndpoints["mbx2.contoso.com"] = "mbx2.contoso.com:5063";
         Topology.Directory.Save();
         await StartStoreAsync();
     }

@@ -24,8 +24,10 @@ public sealed class LdapStoreFixture : DirectoryStoreFixture
         attributetype ( ContosoAttr:5 NAME 'dNSHostName' EQUALITY caseIgnoreIA5Match SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 SINGLE-VALUE )
         attributetype ( ContosoAttr:6 NAME 'msExchServerSite' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
         attributetype ( ContosoAttr:7 NAME 'userPrincipalName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+        attributetype ( ContosoAttr:8 NAME 'msRTCSIP-PrimaryUserAddress' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
         objectclass ( ContosoOC:1 NAME 'contosoExchangeObject' SUP top AUXILIARY
-            MAY ( msExchMailboxGuid $ homeMDB $ msExchOwningServer $ proxyAddresses $ dNSHostName $ msExchServerSite $ userPrincipalName ) )
+            MAY ( msExchMailboxGuid $ homeMDB $ msExchOwningServer $ proxyAddresses $ dNSHostName $ msExchServerSite $ userPrincipalName $
+                  msRTCSIP-PrimaryUserAddress ) )
 
         """;
 
@@ -60,6 +62,10 @@ public sealed class LdapStoreFixture : DirectoryStoreFixture
         foreach (var server in Topology.Directory.Servers)
         {
             settings[$"Gateway:Locator:Ldap:MailboxServers:{server.Fqdn}:BackendUrl"] = server.BackendUrl.ToString();
+            if (Topology.Directory.UmEndpoints.TryGetValue(server.Fqdn, out var um))
+            {
+                settings[$"Gateway:Locator:Ldap:MailboxServers:{server.Fqdn}:UmEndpoint"] = um;
+            }
         }
         return settings;
     }
@@ -139,12 +145,23 @@ public sealed class LdapStoreFixture : DirectoryStoreFixture
             ldif.Append($"\ndn: uid={local},ou=People,{SlapdServer.Suffix}\nobjectClass: inetOrgPerson\nobjectClass: contosoExchangeObject\n")
                 .Append($"uid: {local}\ncn: {local}\nsn: {local}\nmail: {mailbox.Address}\nproxyAddresses: SMTP:{mailbox.Address}\n")
                 .Append(string.Concat(mailbox.Aliases.Select(a => $"proxyAddresses: smtp:{a}\n")))
+                .Append(Topology.Directory.Voice.TryGetValue(mailbox.Address, out var um) && um.UmExtension is { } extension
+                    ? $"proxyAddresses: EUM:{extension};phone-context=DP1.contoso.com\n"
+                    : "")
                 .Append($"userPrincipalName: {local}@corp.contoso.test\n")
                 .Append($"msExchMailboxGuid:: {Convert.ToBase64String(mailbox.Guid.ToByteArray())}\n")
                 .Append($"homeMDB: cn={mailbox.Database},ou=Databases,{SlapdServer.Suffix}\n");
             if (mailbox.PasswordHash is not null)
             {
                 ldif.Append($"userPassword: {TestDirectory.PasswordOf(mailbox.Address)}\n");
+            }
+            // Telephone identities as Exchange and Skype for Business write them: the extension as a UM address of its
+            // dial plan (above, with the other proxyAddresses: slapadd keeps an attribute's lines together only when
+            // they are adjacent), the SIP address with its scheme, the number in telephoneNumber.
+            if (Topology.Directory.Voice.TryGetValue(mailbox.Address, out var voice))
+            {
+                ldif.Append(voice.SipAddress is { } sip ? $"msRTCSIP-PrimaryUserAddress: sip:{sip}\n" : "")
+                    .Append(voice.E164 is { } e164 ? $"telephoneNumber: {e164}\n" : "");
             }
         }
         return ldif.ToString();

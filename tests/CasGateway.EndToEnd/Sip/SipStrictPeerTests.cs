@@ -34,7 +34,12 @@ public sealed class SipStrictPeerFixture : IAsyncLifetime
             ["Gateway:Sip:Peers:0"] = "127.0.0.0/8",
             ["Gateway:Sip:PeerCertificateThumbprints:0"] = PeerCertificate.GetCertHashString(HashAlgorithmName.SHA256),
             ["Gateway:Sip:RetryAfterSeconds"] = "7",
-        }, services => services.AddKeyedSingleton<IMailboxLocator, UnavailableStore>(LocationStage.StoreKey));
+        }, services =>
+        {
+            services.AddSingleton<UnavailableStore>();
+            services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<UnavailableStore>());
+            services.AddSingleton<IVoiceDirectory>(sp => sp.GetRequiredService<UnavailableStore>());
+        });
     }
 
     public async Task DisposeAsync()

@@ -1,5 +1,6 @@
 using System.DirectoryServices.Protocols;
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using CasGateway.Anchoring;
 using Microsoft.Extensions.Options;
@@ -38,6 +39,13 @@ internal sealed partial class LdapDirectory(LdapServerPool pool, IOptions<Locato
     public Task<LdapMailboxEntry?> FindUserAsync(string userName, CancellationToken cancellationToken)
         => AddressFilter(userName) is { } filter ? FindUserAsync(filter, userName, cancellationToken) : Task.FromResult<LdapMailboxEntry?>(null);
 
+    /// <summary>
+    /// The mailbox user with this extension, SIP address or E.164 number (<see cref="LdapAttributeMap.UmAddresses"/>,
+    /// <see cref="LdapAttributeMap.SipAddress"/>, <see cref="LdapAttributeMap.E164"/>), or null (none, or more than one).
+    /// </summary>
+    public Task<LdapMailboxEntry?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
+        => VoiceFilter(address) is { } filter ? FindUserAsync(filter, address.Value, cancellationToken) : Task.FromResult<LdapMailboxEntry?>(null);
+
     public Task<LdapDatabaseEntry?> ReadDatabaseAsync(string dn, CancellationToken cancellationToken)
         => pool.RunAsync(async (connection, ct) =>
         {
@@ -70,7 +78,7 @@ internal sealed partial class LdapDirectory(LdapServerPool pool, IOptions<Locato
             return servers;
         }, cancellationToken);
 
-    private string[] ServerAttributes => Present(Map.ServerFqdn, Map.ServerSite, Map.ServerVersion, Map.ServerBackendUrl, Map.ServerImapEndpoint, Map.ServerPopEndpoint);
+    private string[] ServerAttributes => Present(Map.ServerFqdn, Map.ServerSite, Map.ServerVersion, Map.ServerBackendUrl, Map.ServerImapEndpoint, Map.ServerPopEndpoint, Map.ServerUmEndpoint);
 
     private string[] MailboxAttributes => Present(Map.Mail, Map.ProxyAddresses, Map.MailboxGuid, Map.UserPrincipalName, Map.DisplayName, Map.Database);
 
@@ -86,6 +94,33 @@ internal sealed partial class LdapDirectory(LdapServerPool pool, IOptions<Locato
             Map.Mail.Length > 0 ? LdapFilter.Equal(Map.Mail, address) : "",
             Map.ProxyAddresses.Length > 0 ? LdapFilter.Equal(Map.ProxyAddresses, "smtp:" + address) : "",
             Map.UserPrincipalName.Length > 0 ? LdapFilter.Equal(Map.UserPrincipalName, address) : "");
+        return terms.Length == 0 ? null : $"(|{terms})";
+    }
+
+    /// <summary>
+    /// <c>(|(proxyAddresses=EUM:v)(proxyAddresses=EUM:v;*)…)</c>: the UM address with or without its phone context,
+    /// and for a SIP address or a number the attribute holding it; values escaped. Null if nothing is mapped.
+    /// </summary>
+    private string? VoiceFilter(VoiceAddress address)
+    {
+        if (address.Value.Any(char.IsControl))
+        {
+            return null;
+        }
+        var terms = new StringBuilder();
+        if (Map.UmAddresses.Length > 0)
+        {
+            terms.Append(LdapFilter.Equal(Map.UmAddresses, "EUM:" + address.Value))
+                .Append('(').Append(Map.UmAddresses).Append('=').Append(LdapFilter.Escape("EUM:" + address.Value + ";")).Append("*)");
+        }
+        if (address.Kind == VoiceAddressKind.SipAddress && Map.SipAddress.Length > 0)
+        {
+            terms.Append(LdapFilter.Equal(Map.SipAddress, "sip:" + address.Value)).Append(LdapFilter.Equal(Map.SipAddress, address.Value));
+        }
+        if (address.Kind == VoiceAddressKind.E164 && Map.E164.Length > 0)
+        {
+            terms.Append(LdapFilter.Equal(Map.E164, address.Value));
+        }
         return terms.Length == 0 ? null : $"(|{terms})";
     }
 
@@ -158,6 +193,7 @@ internal sealed partial class LdapDirectory(LdapServerPool pool, IOptions<Locato
         var version = ParseVersion(table?.Version ?? First(entry, Map.ServerVersion)) ?? Version.Parse(_options.DefaultServerVersion);
         var imap = DirectoryParser.ParseEndpoint(table?.ImapEndpoint ?? First(entry, Map.ServerImapEndpoint), "imap endpoint", errors);
         var pop = DirectoryParser.ParseEndpoint(table?.PopEndpoint ?? First(entry, Map.ServerPopEndpoint), "pop endpoint", errors);
+        var um = DirectoryParser.ParseEndpoint(table?.UmEndpoint ?? First(entry, Map.ServerUmEndpoint), "um endpoint", errors);
         var urlText = table?.BackendUrl ?? First(entry, Map.ServerBackendUrl) ?? $"https://{fqdn}:444/";
         if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
@@ -168,7 +204,7 @@ internal sealed partial class LdapDirectory(LdapServerPool pool, IOptions<Locato
             LogBadServer(logger, entry.DistinguishedName, string.Join("; ", errors));
             return null;
         }
-        return new MailboxServer(fqdn, site, version, url!) { ImapEndpoint = imap, PopEndpoint = pop };
+        return new MailboxServer(fqdn, site, version, url!) { ImapEndpoint = imap, PopEndpoint = pop, UmEndpoint = um };
     }
 
     private static async Task<SearchResultEntry?> ReadAsync(LdapConnection connection, string dn, string[] attributes, CancellationToken cancellationToken)

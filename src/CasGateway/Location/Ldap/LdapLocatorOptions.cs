@@ -159,6 +159,22 @@ public sealed class LdapAttributeMap
 
     /// <summary>On the server: the POP3 back-end endpoint, <c>host:port</c>.</summary>
     public string ServerPopEndpoint { get; set; } = "";
+
+    /// <summary>
+    /// On the user: Exchange's Unified Messaging addresses, <c>EUM:4501;phone-context=DP1.contoso.com</c> — an
+    /// extension, SIP address or E.164 number per dial plan, matched as <c>EUM:value</c> with or without the
+    /// <c>;phone-context</c>. Active Directory keeps them in <c>proxyAddresses</c>.
+    /// </summary>
+    public string UmAddresses { get; set; } = "proxyAddresses";
+
+    /// <summary>On the user: the SIP address, <c>sip:alice@contoso.com</c> (or without <c>sip:</c>), as Skype for Business/Lync writes it.</summary>
+    public string SipAddress { get; set; } = "msRTCSIP-PrimaryUserAddress";
+
+    /// <summary>On the user: the E.164 number, <c>+14255554501</c> exactly (no spaces or dashes).</summary>
+    public string E164 { get; set; } = "telephoneNumber";
+
+    /// <summary>On the server: the Unified Messaging (SIP) endpoint calls are redirected to, <c>host:port</c>.</summary>
+    public string ServerUmEndpoint { get; set; } = "";
 }
 
 /// <summary>One mailbox server's settings where the directory has no attribute for them.</summary>
@@ -177,6 +193,9 @@ public sealed class LdapMailboxServerOptions
     /// <summary><c>host:port</c> where the server speaks POP3 to the gateway.</summary>
     public string? PopEndpoint { get; set; }
 
+    /// <summary><c>host:port</c> where the server takes Unified Messaging calls (SIP redirects name it).</summary>
+    public string? UmEndpoint { get; set; }
+
     internal IEnumerable<string> Problems(string path)
     {
         if (Version is not null && !System.Version.TryParse(Version, out _))
@@ -190,6 +209,7 @@ public sealed class LdapMailboxServerOptions
         var errors = new List<string>();
         DirectoryParser.ParseEndpoint(ImapEndpoint, $"{path}:ImapEndpoint", errors);
         DirectoryParser.ParseEndpoint(PopEndpoint, $"{path}:PopEndpoint", errors);
+        DirectoryParser.ParseEndpoint(UmEndpoint, $"{path}:UmEndpoint", errors);
         foreach (var error in errors)
         {
             yield return error + ".";

@@ -9,7 +9,7 @@ namespace CasGateway.Location.Ldap;
 /// miss, so a database moved in the directory is followed once the cached location expires. The server list (the
 /// forwarder's destinations) is re-read every health-check interval; a change raises <see cref="Changed"/>.
 /// </summary>
-internal sealed partial class LdapMailboxLocator : IMailboxLocator, ILocatorStore, IDisposable
+internal sealed partial class LdapMailboxLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory, IDisposable
 {
     private readonly LdapDirectory _directory;
     private readonly LdapServerPool _pool;
@@ -58,6 +58,9 @@ internal sealed partial class LdapMailboxLocator : IMailboxLocator, ILocatorStor
         }
         return new MailboxLocation(entry.Mailbox with { DatabaseName = database.Name }, new MailboxDatabase(database.Name, database.Guid, server, [server]));
     }
+
+    public async ValueTask<Mailbox?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
+        => (await _directory.FindVoiceUserAsync(address, cancellationToken))?.Mailbox;
 
     /// <summary>Stops the background loop (the container may call this once per registration: idempotent).</summary>
     public void Dispose() => _stopping.Cancel();

@@ -62,6 +62,22 @@ internal sealed class SqlDirectory : IDisposable
         {
             await ExecuteAsync(connection, null, statement, cancellationToken);
         }
+        foreach (var (table, column, type) in SqlSchema.AddedColumns)
+        {
+            if (IsPostgres)
+            {
+                await ExecuteAsync(connection, null, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type}", cancellationToken);
+                continue;
+            }
+            // SQLite has no ADD COLUMN IF NOT EXISTS: look first.
+            await using var exists = Command(connection, "SELECT COUNT(*) FROM pragma_table_info(@table) WHERE name = @column");
+            Parameter(exists, "table", table);
+            Parameter(exists, "column", column);
+            if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                await ExecuteAsync(connection, null, $"ALTER TABLE {table} ADD COLUMN {column} {type}", cancellationToken);
+            }
+        }
     }
 
     /// <summary>The change version: it moves on every write to the directory's tables.</summary>
@@ -79,7 +95,7 @@ internal sealed class SqlDirectory : IDisposable
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var command = Command(connection,
-                "SELECT fqdn, site, version, backend_url, imap_endpoint, pop_endpoint, front_end, external_url FROM servers ORDER BY fqdn");
+                "SELECT fqdn, site, version, backend_url, imap_endpoint, pop_endpoint, front_end, external_url, um_endpoint FROM servers ORDER BY fqdn");
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var servers = new List<MailboxServer>();
             while (await reader.ReadAsync(cancellationToken))
@@ -88,6 +104,7 @@ internal sealed class SqlDirectory : IDisposable
                 var fqdn = reader.GetString(0);
                 var imap = DirectoryParser.ParseEndpoint(Text(reader, 4), "imap_endpoint", errors);
                 var pop = DirectoryParser.ParseEndpoint(Text(reader, 5), "pop_endpoint", errors);
+                var um = DirectoryParser.ParseEndpoint(Text(reader, 8), "um_endpoint", errors);
                 Uri? external = null;
                 if (!Version.TryParse(reader.GetString(2), out var version)
                     || !Uri.TryCreate(reader.GetString(3), UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")
@@ -103,6 +120,7 @@ internal sealed class SqlDirectory : IDisposable
                     PopEndpoint = pop,
                     IsFrontEnd = reader.GetBoolean(6),
                     ExternalUrl = external,
+                    UmEndpoint = um,
                 });
             }
             return servers;
@@ -153,6 +171,22 @@ internal sealed class SqlDirectory : IDisposable
             return new SqlMailbox(mailbox with { Aliases = list }, hash);
         });
 
+    /// <summary>The mailbox an extension, SIP address or E.164 number belongs to (one indexed lookup), or null.</summary>
+    public Task<Mailbox?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
+        => Guarded(async () =>
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var find = Command(connection,
+                "SELECT m.guid, m.primary_smtp_address, m.database_name, m.display_name, m.cloud_target_address FROM voice_addresses v "
+                + "JOIN mailboxes m ON m.guid = v.mailbox_guid WHERE v.kind = @kind AND v.address = @address");
+            Parameter(find, "kind", SqlSchema.VoiceKind(address.Kind));
+            Parameter(find, "address", address.Kind == VoiceAddressKind.SipAddress ? address.Value.ToLowerInvariant() : address.Value);
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new Mailbox(Guid.Parse(reader.GetString(0)), reader.GetString(1), [], Text(reader, 2), Text(reader, 3)) { CloudTargetAddress = Text(reader, 4) }
+                : null;
+        });
+
     /// <summary>A database, its copies and the active one, resolved against <paramref name="servers"/>; null if unknown.</summary>
     public Task<MailboxDatabase?> FindDatabaseAsync(string name, IReadOnlyList<MailboxServer> servers, CancellationToken cancellationToken)
         => Guarded(async () =>
@@ -189,13 +223,13 @@ internal sealed class SqlDirectory : IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var table in (string[])["offline_address_books", "mailbox_addresses", "mailboxes", "database_copies", "databases", "servers", "sites"])
+        foreach (var table in (string[])["voice_addresses", "offline_address_books", "mailbox_addresses", "mailboxes", "database_copies", "databases", "servers", "sites"])
         {
             await ExecuteAsync(connection, transaction, $"DELETE FROM {table}", cancellationToken);
         }
         await InsertAllAsync(connection, transaction, "INSERT INTO sites (name) VALUES (@name)", document.Sites, (c, s) => Parameter(c, "name", s.Name), cancellationToken);
         await InsertAllAsync(connection, transaction,
-            "INSERT INTO servers (fqdn, site, version, backend_url, imap_endpoint, pop_endpoint, front_end, external_url) VALUES (@fqdn, @site, @version, @url, @imap, @pop, @front, @external)",
+            "INSERT INTO servers (fqdn, site, version, backend_url, imap_endpoint, pop_endpoint, front_end, external_url, um_endpoint) VALUES (@fqdn, @site, @version, @url, @imap, @pop, @front, @external, @um)",
             document.Servers,
             (c, s) =>
             {
@@ -207,6 +241,7 @@ internal sealed class SqlDirectory : IDisposable
                 Parameter(c, "pop", s.PopEndpoint);
                 Parameter(c, "front", s.FrontEnd);
                 Parameter(c, "external", s.ExternalUrl);
+                Parameter(c, "um", s.UmEndpoint);
             },
             cancellationToken);
         await InsertAllAsync(connection, transaction, "INSERT INTO databases (name, guid) VALUES (@name, @guid)", document.Databases,
@@ -248,6 +283,15 @@ internal sealed class SqlDirectory : IDisposable
                 Parameter(c, "position", a.Position);
             },
             cancellationToken);
+        await InsertAllAsync(connection, transaction, "INSERT INTO voice_addresses (kind, address, mailbox_guid) VALUES (@kind, @address, @guid)",
+            document.Mailboxes.SelectMany(VoiceRows),
+            (c, v) =>
+            {
+                Parameter(c, "kind", SqlSchema.VoiceKind(v.Address.Kind));
+                Parameter(c, "address", v.Address.Value);
+                Parameter(c, "guid", GuidText(v.Guid));
+            },
+            cancellationToken);
         var byAddress = document.Mailboxes.ToDictionary(m => AddressKey(m.PrimarySmtpAddress!), m => m.Guid);
         await InsertAllAsync(connection, transaction, "INSERT INTO offline_address_books (guid, name, mailbox_guid) VALUES (@guid, @name, @mailbox)",
             document.OfflineAddressBooks,
@@ -259,6 +303,23 @@ internal sealed class SqlDirectory : IDisposable
             },
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>A checked mailbox entry's telephone identities (the SIP address lower-cased, without <c>sip:</c>).</summary>
+    private static IEnumerable<(VoiceAddress Address, Guid Guid)> VoiceRows(MailboxEntry mailbox)
+    {
+        if (mailbox.UmExtension is { } extension)
+        {
+            yield return (new VoiceAddress(VoiceAddressKind.Extension, extension), mailbox.Guid);
+        }
+        if (VoiceAddress.TryNormalizeSipAddress(mailbox.SipAddress, out var sip))
+        {
+            yield return (new VoiceAddress(VoiceAddressKind.SipAddress, sip), mailbox.Guid);
+        }
+        if (mailbox.E164 is { } e164)
+        {
+            yield return (new VoiceAddress(VoiceAddressKind.E164, e164), mailbox.Guid);
+        }
     }
 
     /// <summary>Addresses compare case-insensitively: the key is the address in lower case.</summary>

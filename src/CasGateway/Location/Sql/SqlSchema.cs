@@ -7,7 +7,7 @@ namespace CasGateway.Location.Sql;
 internal static class SqlSchema
 {
     /// <summary>The tables whose writes bump <c>directory_version</c>.</summary>
-    private static readonly string[] Tables = ["sites", "servers", "databases", "database_copies", "mailboxes", "mailbox_addresses", "offline_address_books"];
+    private static readonly string[] Tables = ["sites", "servers", "databases", "database_copies", "mailboxes", "mailbox_addresses", "offline_address_books", "voice_addresses"];
 
     private const string TableDefinitions = """
         CREATE TABLE IF NOT EXISTS directory_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
@@ -21,7 +21,8 @@ internal static class SqlSchema
             imap_endpoint TEXT,
             pop_endpoint TEXT,
             front_end BOOLEAN NOT NULL DEFAULT FALSE,
-            external_url TEXT);
+            external_url TEXT,
+            um_endpoint TEXT);
         CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, guid TEXT NOT NULL UNIQUE);
         CREATE TABLE IF NOT EXISTS database_copies (
             database_name TEXT NOT NULL REFERENCES databases (name) ON DELETE CASCADE,
@@ -46,7 +47,27 @@ internal static class SqlSchema
             guid TEXT PRIMARY KEY,
             name TEXT,
             mailbox_guid TEXT NOT NULL REFERENCES mailboxes (guid) ON DELETE CASCADE);
+        CREATE TABLE IF NOT EXISTS voice_addresses (
+            kind TEXT NOT NULL CHECK (kind IN ('um_extension', 'sip_address', 'e164')),
+            address TEXT NOT NULL CHECK (kind <> 'sip_address' OR address = lower(address)),
+            mailbox_guid TEXT NOT NULL REFERENCES mailboxes (guid) ON DELETE CASCADE,
+            PRIMARY KEY (kind, address));
+        CREATE INDEX IF NOT EXISTS voice_addresses_by_mailbox ON voice_addresses (mailbox_guid);
         """;
+
+    /// <summary>
+    /// Columns added after the first release, as (table, column, type): <c>directory init</c> (and import) adds each
+    /// one a database made by an older version lacks.
+    /// </summary>
+    public static readonly (string Table, string Column, string Type)[] AddedColumns = [("servers", "um_endpoint", "TEXT")];
+
+    /// <summary>The <c>voice_addresses.kind</c> of each kind of telephone identity.</summary>
+    public static string VoiceKind(VoiceAddressKind kind) => kind switch
+    {
+        VoiceAddressKind.Extension => "um_extension",
+        VoiceAddressKind.SipAddress => "sip_address",
+        _ => "e164",
+    };
 
     /// <summary>The statements that create the schema (idempotent: running them again changes nothing).</summary>
     public static IEnumerable<string> Statements(bool postgres)
