@@ -90,6 +90,27 @@ public abstract class SipDirectoryStoreTests<TStore>(SipStoreFixture<TStore> fix
     }
 
     [Fact]
+    public async Task Numbers_and_addresses_that_try_to_widen_the_lookup_find_nothing()
+    {
+        var voice = fixture.Gateway.GetRequiredService<IVoiceDirectory>();
+        // Straight to the store, past the SIP parser's checks: the store escapes or binds every value itself.
+        VoiceAddress[] attacks =
+        [
+            new(VoiceAddressKind.Extension, "*"), new(VoiceAddressKind.Extension, "450*"), new(VoiceAddressKind.Extension, "4501;*"),
+            new(VoiceAddressKind.Extension, "4501)(mail=*"), new(VoiceAddressKind.Extension, "%"), new(VoiceAddressKind.Extension, "4501\0"),
+            new(VoiceAddressKind.SipAddress, "*@contoso.com"), new(VoiceAddressKind.SipAddress, "a*@contoso.com"), new(VoiceAddressKind.SipAddress, "*)(uid=*"),
+            new(VoiceAddressKind.SipAddress, "%@contoso.com"), new(VoiceAddressKind.SipAddress, "alice@contoso.com\0"),
+            new(VoiceAddressKind.E164, "+1425*"), new(VoiceAddressKind.E164, "*"), new(VoiceAddressKind.E164, "' OR '1'='1"),
+        ];
+        foreach (var attack in attacks)
+        {
+            Assert.Null(await voice.FindVoiceUserAsync(attack, CancellationToken.None));
+        }
+        Assert.StartsWith("SIP/2.0 404 ", await RawSip.UdpAsync(Udp, RawSip.Request("INVITE", "sip:*@contoso.com", "UDP"), Answer));
+        Assert.StartsWith("SIP/2.0 404 ", await RawSip.UdpAsync(Udp, RawSip.Request("INVITE", "sip:a*@contoso.com", "UDP"), Answer));
+    }
+
+    [Fact]
     public async Task A_database_moved_in_the_store_is_followed_by_calls()
     {
         await CallAsync(Sipp.Invite(302, @"^ *<sip:4502@mbx2\.contoso\.com:5063;transport=udp>$"), tcp: false, "4502");

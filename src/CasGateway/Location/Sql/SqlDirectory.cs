@@ -173,7 +173,8 @@ internal sealed class SqlDirectory : IDisposable
 
     /// <summary>The mailbox an extension, SIP address or E.164 number belongs to (one indexed lookup), or null.</summary>
     public Task<Mailbox?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
-        => Guarded(async () =>
+        // As for addresses: no identity holds a control character, and PostgreSQL would refuse a NUL as an error.
+        => address.Value.Any(char.IsControl) ? Task.FromResult<Mailbox?>(null) : Guarded(async () =>
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var find = Command(connection,
