@@ -105,6 +105,24 @@ public sealed class SipCallRouterTests(SipFixture fixture, ITestOutputHelper out
         await fixture.WaitForLogAsync("SIP \"ACK\"", tcp ? "over Tcp" : "over Udp", "absorbed");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_scenario_the_docs_give_newcomers_logs_where_the_call_was_redirected(bool tcp)
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "CasGateway.sln")))
+        {
+            folder = folder.Parent;
+        }
+        Assert.NotNull(folder);
+        var scenario = await File.ReadAllTextAsync(Path.Combine(folder.FullName, "docs", "sip-redirect.xml"));
+        var (exitCode, log) = await Sipp.RunAsync(scenario, tcp ? Tcp : Udp, tcp, "4502");
+        output.WriteLine(log);
+        Assert.Equal(0, exitCode);
+        Assert.Contains($"4502 is redirected to <sip:4502@mbx2.contoso.com:5063;transport={(tcp ? "tcp" : "udp")}>", log);
+    }
+
     [Fact]
     public async Task After_her_database_moves_alices_calls_go_to_the_new_server()
     {

@@ -7,7 +7,8 @@ namespace CasGateway.EndToEnd.Sip;
 
 /// <summary>
 /// Debian's SIPp (<c>sip-tester</c>) as the calling VoIP gateway: each run writes a small UAC scenario into a temp
-/// folder and runs one call (<c>-m 1</c>) over UDP or TCP, with <c>-trace_msg</c>; SIPp's exit code says whether the
+/// folder and runs one call (<c>-m 1</c>) over UDP or TCP, with <c>-trace_msg</c> and <c>-trace_logs</c> (the scenario's
+/// <c>&lt;log&gt;</c> actions); SIPp's exit code says whether the
 /// call went as the scenario expects (0) or not.
 /// </summary>
 internal static class Sipp
@@ -111,7 +112,7 @@ internal static class Sipp
             };
             foreach (var arg in (string[])["-sf", file, "-m", "1", "-t", tcp ? "t1" : "u1", "-s", service, "-i", localAddress,
                 "-p", FreePort(localAddress, tcp).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "-timeout", "15s", "-timeout_error", "-recv_timeout", "5000", "-nostdin", "-trace_msg", "-trace_err",
+                "-timeout", "15s", "-timeout_error", "-recv_timeout", "5000", "-nostdin", "-trace_msg", "-trace_err", "-trace_logs",
                 $"{target.Address}:{target.Port}"])
             {
                 start.ArgumentList.Add(arg);
