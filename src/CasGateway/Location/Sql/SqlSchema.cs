@@ -49,9 +49,10 @@ internal static class SqlSchema
             mailbox_guid TEXT NOT NULL REFERENCES mailboxes (guid) ON DELETE CASCADE);
         CREATE TABLE IF NOT EXISTS voice_addresses (
             kind TEXT NOT NULL CHECK (kind IN ('um_extension', 'sip_address', 'e164')),
-            address TEXT NOT NULL CHECK (kind <> 'sip_address' OR address = lower(address)),
+            address TEXT NOT NULL,
             mailbox_guid TEXT NOT NULL REFERENCES mailboxes (guid) ON DELETE CASCADE,
-            PRIMARY KEY (kind, address));
+            PRIMARY KEY (kind, address),
+            CHECK (kind <> 'sip_address' OR address = lower(address)));
         CREATE INDEX IF NOT EXISTS voice_addresses_by_mailbox ON voice_addresses (mailbox_guid);
         """;
 
