@@ -52,7 +52,9 @@ public abstract class SipDirectoryStoreTests<TStore>(SipStoreFixture<TStore> fix
 
     protected TStore Store => fixture.Store;
 
-    private IPEndPoint Udp => fixture.Listeners.Udp!;
+    protected TestGateway Gateway => fixture.Gateway;
+
+    protected IPEndPoint Udp => fixture.Listeners.Udp!;
 
     private async Task CallAsync(string scenario, bool tcp, string service)
     {
@@ -133,7 +135,40 @@ public abstract class SipDirectoryStoreTests<TStore>(SipStoreFixture<TStore> fix
 }
 
 public sealed class LdapSipTests(SipStoreFixture<LdapStoreFixture> fixture, ITestOutputHelper output)
-    : SipDirectoryStoreTests<LdapStoreFixture>(fixture, output);
+    : SipDirectoryStoreTests<LdapStoreFixture>(fixture, output)
+{
+    [Fact]
+    public async Task Um_addresses_of_sip_and_e164_dial_plans_find_the_user_and_an_extension_two_users_share_finds_none()
+    {
+        var voice = Gateway.GetRequiredService<IVoiceDirectory>();
+        const string Bob = "uid=bob,ou=People," + SlapdServer.Suffix;
+        const string Carol = "uid=carol,ou=People," + SlapdServer.Suffix;
+        var bobsUm = $"dn: {Bob}\nchangetype: modify\n{{0}}: proxyAddresses\nproxyAddresses: EUM:bob@voice.contoso.com;phone-context=SipDP.contoso.com\n"
+            + "proxyAddresses: EUM:+14255554502;phone-context=E164DP.contoso.com\n";
+        // Carol is given alice's extension in another dial plan.
+        var carolsUm = $"dn: {Carol}\nchangetype: modify\n{{0}}: proxyAddresses\nproxyAddresses: EUM:4501;phone-context=DP2.contoso.com\n";
+        await ModifyAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, bobsUm, "add") + "\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, carolsUm, "add"));
+        try
+        {
+            Assert.Equal("bob@contoso.com", (await voice.FindVoiceUserAsync(new VoiceAddress(VoiceAddressKind.SipAddress, "bob@voice.contoso.com"), CancellationToken.None))?.PrimarySmtpAddress);
+            Assert.Equal("bob@contoso.com", (await voice.FindVoiceUserAsync(new VoiceAddress(VoiceAddressKind.E164, "+14255554502"), CancellationToken.None))?.PrimarySmtpAddress);
+            Assert.Null(await voice.FindVoiceUserAsync(new VoiceAddress(VoiceAddressKind.Extension, "4501"), CancellationToken.None));
+            Assert.Contains("Contact: <sip:+14255554502@mbx2.contoso.com:5063;transport=udp>",
+                await RawSip.UdpAsync(Udp, RawSip.Request("INVITE", "tel:+1-425-555-4502", "UDP"), TimeSpan.FromSeconds(5)));
+        }
+        finally
+        {
+            await ModifyAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, bobsUm, "delete") + "\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, carolsUm, "delete"));
+        }
+        Assert.Equal("alice@contoso.com", (await voice.FindVoiceUserAsync(new VoiceAddress(VoiceAddressKind.Extension, "4501"), CancellationToken.None))?.PrimarySmtpAddress);
+    }
+
+    private async Task ModifyAsync(string ldif)
+    {
+        await Store.Primary.ModifyAsync(ldif);
+        await Store.Secondary.ModifyAsync(ldif);
+    }
+}
 
 /// <summary>The SQL store's voice data: imported from a directory file, and added to a database an older version made.</summary>
 public abstract class SqlSipTests<TStore>(SipStoreFixture<TStore> fixture, ITestOutputHelper output) : SipDirectoryStoreTests<TStore>(fixture, output)
