@@ -64,7 +64,7 @@ public sealed class GatewayMetrics
         _refusals = meter.CreateCounter<long>("casgateway.refusals", "{response}", "The gateway's own error answers by status and error code (e.g. 503 LocatorUnavailable, 400 InvalidHeader).");
         _loginFailures = meter.CreateCounter<long>("casgateway.login.failures", "{attempt}", "Logins with wrong credentials, by protocol.");
         _loginRefusals = meter.CreateCounter<long>("casgateway.login.refusals", "{attempt}",
-            "Logins refused before the password was checked, by protocol and reason (backoff, lockout, busy, connections).");
+            "Logins refused, by protocol and reason: before the password was checked (backoff, lockout, busy, connections) or after it, the user being at the mail session cap (sessions).");
         _loginLockouts = meter.CreateCounter<long>("casgateway.login.lockouts", "{lockout}", "Accounts and source addresses locked after too many failed logins, by scope.");
         meter.CreateObservableGauge("casgateway.component.state", ObserveComponents, "{state}", "Health state per component: 0 Inactive, 1 Draining, 2 Active.");
         meter.CreateObservableGauge("casgateway.circuit_breaker.state", ObserveCircuits, "{state}", "Circuit breaker per backend server: 0 Closed, 1 HalfOpen, 2 Open.");
@@ -95,7 +95,7 @@ public sealed class GatewayMetrics
     /// <summary>Counts a login with wrong credentials over <paramref name="protocol"/> (<c>Basic</c>, <c>IMAP</c>…).</summary>
     public void RecordLoginFailure(string protocol) => _loginFailures.Add(1, new KeyValuePair<string, object?>("protocol", protocol));
 
-    /// <summary>Counts a login refused unchecked: <c>backoff</c>, <c>lockout</c>, <c>busy</c> (hashing at capacity) or <c>connections</c>.</summary>
+    /// <summary>Counts a login refused: unchecked (<c>backoff</c>, <c>lockout</c>, <c>busy</c> hashing at capacity, <c>connections</c>), or <c>sessions</c> (the user at the mail session cap).</summary>
     public void RecordLoginRefusal(string protocol, string reason)
         => _loginRefusals.Add(1, new KeyValuePair<string, object?>("protocol", protocol), new KeyValuePair<string, object?>("reason", reason));
 
