@@ -3,7 +3,9 @@ using CasGateway.EndToEnd.Health;
 using CasGateway.EndToEnd.Mail.Smtp;
 using CasGateway.Mail.Core;
 using CasGateway.TestSupport;
+using CasGateway.Throttling;
 using MailKit;
+using StackExchange.Redis;
 using Xunit.Abstractions;
 
 namespace CasGateway.EndToEnd.Mail;
@@ -58,6 +60,11 @@ public sealed class MailSessionCapTests(SmtpPeers peers, ITestOutputHelper outpu
         // IMAP: two sessions, one on each node; a third on either is refused before any mailbox server is asked.
         using var imapA = await nodeA.LoginImapAsync("alice@contoso.com");
         using var imapB = await nodeB.LoginImapAsync("alice@contoso.com");
+        // In Redis: one member per session, on a lease.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        var sessions = new RedisKey("casgw:mail-sessions:Imap|alice@contoso.com");
+        Assert.Equal(2, await redis.GetDatabase().SortedSetLengthAsync(sessions));
+        Assert.InRange((await redis.GetDatabase().KeyTimeToLiveAsync(sessions))!.Value, TimeSpan.FromSeconds(1), MailSessionSlots.Lease);
         var backendsA = nodeA.BackendConnections;
         await using (var raw = await nodeA.ConnectRawAsync(MailProtocol.Imap))
         {
@@ -105,6 +112,9 @@ public sealed class MailSessionCapTests(SmtpPeers peers, ITestOutputHelper outpu
         using var imapAgain = await LoginEventuallyAsync(() => nodeB.ConnectImapAsync());
         using var popAgain = await LoginEventuallyAsync(() => nodeB.ConnectPopAsync());
         Assert.True(imapAgain.IsAuthenticated);
+        await imapB.DisconnectAsync(quit: true);
+        await HealthTestKit.EventuallyAsync(async () => await redis.GetDatabase().SortedSetLengthAsync(sessions) == 1,
+            TimeSpan.FromSeconds(5), "the ended sessions gone from Redis");
         Assert.True(popAgain.IsAuthenticated);
     }
 
