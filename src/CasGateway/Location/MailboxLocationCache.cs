@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using CasGateway.Anchoring;
+using CasGateway.Observability;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -28,15 +29,18 @@ public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
     private readonly ConcurrentDictionary<string, long> _databaseGenerations = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<Guid, long> _mailboxGenerations = new();
     private readonly MemoryCache _cache;
+    private readonly GatewayMetrics _metrics;
     private long _epoch;
 
-    public MailboxLocationCache([FromKeyedServices(LocationStage.StoreKey)] IMailboxLocator store, IOptions<LocatorOptions> options, TimeProvider clock, ILogger<MailboxLocationCache> logger)
+    public MailboxLocationCache([FromKeyedServices(LocationStage.StoreKey)] IMailboxLocator store, IOptions<LocatorOptions> options, TimeProvider clock, GatewayMetrics metrics,
+        ILogger<MailboxLocationCache> logger)
     {
         _store = store;
         _options = options.Value.Cache;
         _resilience = options.Value.Resilience;
         _clock = clock;
         _logger = logger;
+        _metrics = metrics;
         _pipeline = BuildPipeline(_resilience, clock);
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.SizeLimit });
         _store.Changed += OnStoreChanged;
@@ -87,6 +91,7 @@ public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
         catch (LocatorUnavailableException) when (known?.Location is not null)
         {
             LogStale(_logger, anchor.Address, known.Location.Server?.Fqdn ?? "cloud");
+            _metrics.RecordStaleLocation();
             return (known.Location, true);
         }
     }

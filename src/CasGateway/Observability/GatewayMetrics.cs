@@ -41,6 +41,7 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _backendFirstByte;
     private readonly Counter<long> _cookieLookups;
     private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _staleLocations;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _circuitTransitions;
     private readonly Counter<long> _refusals;
@@ -59,12 +60,14 @@ public sealed class GatewayMetrics
         _backendFirstByte = meter.CreateHistogram("casgateway.backend.time_to_first_byte", "s", "From sending a request to a mailbox server until its response headers arrived.", advice: LatencyBuckets);
         _cookieLookups = meter.CreateCounter<long>("casgateway.backend_cookie.lookups", "{lookup}", "Mailbox requests whose server the backend cookie decided (hit) or not (miss).");
         _cacheLookups = meter.CreateCounter<long>("casgateway.locator_cache.lookups", "{lookup}", "Locates answered by the locator cache (hit) or by the locator (miss).");
+        _staleLocations = meter.CreateCounter<long>("casgateway.locator.stale_answers", "{answer}",
+            "Locations served past their time-to-live (within the stale period) because the locator was unavailable.");
         _retries = meter.CreateCounter<long>("casgateway.retries", "{retry}", "Requests sent again to another server.");
         _circuitTransitions = meter.CreateCounter<long>("casgateway.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes per backend server.");
         _refusals = meter.CreateCounter<long>("casgateway.refusals", "{response}", "The gateway's own error answers by status and error code (e.g. 503 LocatorUnavailable, 400 InvalidHeader).");
         _loginFailures = meter.CreateCounter<long>("casgateway.login.failures", "{attempt}", "Logins with wrong credentials, by protocol.");
         _loginRefusals = meter.CreateCounter<long>("casgateway.login.refusals", "{attempt}",
-            "Logins refused before the password was checked, by protocol and reason (backoff, lockout, busy, connections).");
+            "Logins refused, by protocol and reason: before the password was checked (backoff, lockout, busy, connections) or after it, the user being at the mail session cap (sessions).");
         _loginLockouts = meter.CreateCounter<long>("casgateway.login.lockouts", "{lockout}", "Accounts and source addresses locked after too many failed logins, by scope.");
         meter.CreateObservableGauge("casgateway.component.state", ObserveComponents, "{state}", "Health state per component: 0 Inactive, 1 Draining, 2 Active.");
         meter.CreateObservableGauge("casgateway.circuit_breaker.state", ObserveCircuits, "{state}", "Circuit breaker per backend server: 0 Closed, 1 HalfOpen, 2 Open.");
@@ -76,6 +79,9 @@ public sealed class GatewayMetrics
     /// <summary>Counts one of the gateway's own error answers; <paramref name="errorCode"/> comes from a fixed set, never from the client.</summary>
     public void RecordRefusal(int status, string errorCode)
         => _refusals.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("code", errorCode));
+
+    /// <summary>Counts a location served stale: the locator failed and the cache still knew the mailbox.</summary>
+    public void RecordStaleLocation() => _staleLocations.Add(1);
 
     /// <summary>Counts one retry of a request of <paramref name="family"/>, e.g. reason <c>DbMountedElsewhere</c>.</summary>
     public void RecordRetry(ProtocolFamily family, string reason)
@@ -95,7 +101,7 @@ public sealed class GatewayMetrics
     /// <summary>Counts a login with wrong credentials over <paramref name="protocol"/> (<c>Basic</c>, <c>IMAP</c>…).</summary>
     public void RecordLoginFailure(string protocol) => _loginFailures.Add(1, new KeyValuePair<string, object?>("protocol", protocol));
 
-    /// <summary>Counts a login refused unchecked: <c>backoff</c>, <c>lockout</c>, <c>busy</c> (hashing at capacity) or <c>connections</c>.</summary>
+    /// <summary>Counts a login refused: unchecked (<c>backoff</c>, <c>lockout</c>, <c>busy</c> hashing at capacity, <c>connections</c>), or <c>sessions</c> (the user at the mail session cap).</summary>
     public void RecordLoginRefusal(string protocol, string reason)
         => _loginRefusals.Add(1, new KeyValuePair<string, object?>("protocol", protocol), new KeyValuePair<string, object?>("reason", reason));
 

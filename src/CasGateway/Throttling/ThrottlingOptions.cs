@@ -24,6 +24,24 @@ public sealed class ThrottlingOptions
     /// <summary>Anonymous requests (allowed through without credentials), counted per source address and family.</summary>
     [Required]
     public ThrottlePolicy Anonymous { get; set; } = new();
+
+    /// <summary>Logged-in IMAP, POP3 and SMTP submission sessions a user may hold at once (on every node together when <c>Gateway:Redis</c> is set).</summary>
+    [Required]
+    public MailSessionCaps MailSessions { get; set; } = new();
+}
+
+/// <summary>Concurrent logged-in sessions per user and mail protocol; an absent cap is no cap.</summary>
+public sealed class MailSessionCaps
+{
+    [Range(1, 10_000)]
+    public int? Imap { get; set; }
+
+    [Range(1, 10_000)]
+    public int? Pop { get; set; }
+
+    /// <summary>Authenticated submission sessions (inbound SMTP has no user and is not capped here).</summary>
+    [Range(1, 10_000)]
+    public int? Smtp { get; set; }
 }
 
 /// <summary>One budget; an absent limit is no limit.</summary>

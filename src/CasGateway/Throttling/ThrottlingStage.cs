@@ -4,6 +4,7 @@ using CasGateway.Configuration;
 using CasGateway.Routing;
 using CasGateway.Scale;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace CasGateway.Throttling;
 
@@ -25,6 +26,8 @@ public static class ThrottlingStage
             services.AddSingleton<IThrottleCounterStore>(sp => sp.GetRequiredService<InMemoryThrottleCounterStore>());
         }
         services.AddSingleton<RequestThrottle>();
+        services.AddSingleton(sp => new MailSessionSlots(
+            sp.GetRequiredService<IOptionsMonitor<ThrottlingOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MailSessionSlots>>(), sp.GetService<SharedRedis>()));
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<RequestThrottle>((limiter, throttle) =>
         {

@@ -168,11 +168,20 @@ public sealed partial class DeployFolderTests
         Assert.Contains("casgateway_requests_total", queried);
 
         await using var topology = await TestTopology.StartAsync();
+        Func<CountingLocator> locator = null!;
         await using var gateway = await TestGateway.StartAsync(topology, new Dictionary<string, string?>
         {
             ["Gateway:Health:AdminUsers:0"] = "alice@contoso.com",
             ["Gateway:Backend:Health:ActiveEnabled"] = "false",
-        });
+            // Every location is past its time-to-live at once: served stale while the locator is down.
+            ["Gateway:Locator:Cache:TimeToLive"] = "00:00:00",
+            ["Gateway:Throttling:Families:Ews:RequestsPerWindow"] = "1",
+            ["Gateway:Throttling:Families:Ews:Window"] = "00:10:00",
+            ["Gateway:Authentication:FailedLogins:Account:BackoffAfter"] = "1",
+            ["Gateway:Authentication:FailedLogins:Account:LockoutAfter"] = "2",
+            ["Gateway:Authentication:FailedLogins:BackoffBase"] = "00:00:00.200",
+            ["Gateway:Authentication:FailedLogins:BackoffMax"] = "00:00:00.200",
+        }, services => locator = CountingLocator.Install(services));
         using var client = gateway.CreateClient();
         var alice = TestGateway.Basic(topology.Directory.Mailbox("alice@contoso.com"));
         var bob = TestGateway.Basic(topology.Directory.Mailbox("bob@contoso.com"));
@@ -195,6 +204,19 @@ public sealed partial class DeployFolderTests
         {
             await SendAsync(client, HttpMethod.Get, "/owa/", bob);
         }
+        // A user over the throttling budget, and a password guesser who is backed off, then locked out.
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(client, HttpMethod.Get, "/EWS/Exchange.asmx", alice)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await SendAsync(client, HttpMethod.Get, "/EWS/Exchange.asmx", alice)).StatusCode);
+        var guesser = TestGateway.Basic("carol@contoso.com", "guess");
+        await HealthTestKit.EventuallyAsync(async () =>
+        {
+            await SendAsync(client, HttpMethod.Get, "/owa/", guesser);
+            var logins = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+            return logins.Has("casgateway_login_failures_total") && logins.Has("casgateway_login_refusals_total") && logins.Has("casgateway_login_lockouts_total");
+        }, TimeSpan.FromSeconds(15), "a failed login, a refused one and a lockout");
+        // The directory down: alice's known location is served stale.
+        locator().Unavailable = true;
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(client, HttpMethod.Get, "/owa/", alice)).StatusCode);
 
         var missing = queried.ToHashSet(StringComparer.Ordinal);
         var deadline = DateTime.UtcNow.AddSeconds(15);
@@ -212,6 +234,22 @@ public sealed partial class DeployFolderTests
         Assert.Equal(1, scrape.Sum("casgateway_component_state", ("component", "Ecp")));
         Assert.Equal(2, scrape.Sum("casgateway_component_state", ("component", "ServerWideOffline")));
         Assert.Equal(1, scrape.Sum("casgateway_refusals_total", ("status", "404"), ("code", "MailboxNotFound")));
+        Assert.Equal(1, scrape.Sum("casgateway_refusals_total", ("status", "429"), ("code", "Throttled")));
+        Assert.Equal(1, scrape.Sum("casgateway_locator_stale_answers_total"));
+    }
+
+    [Fact]
+    public void Every_dashboard_panel_has_a_place_on_the_grid_and_a_unique_id()
+    {
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Deploy, "monitoring", "grafana-dashboard.json")));
+        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray().ToList();
+        Assert.Equal(panels.Count, panels.Select(p => p.GetProperty("id").GetInt32()).Distinct().Count());
+        Assert.All(panels, p =>
+        {
+            var grid = p.GetProperty("gridPos");
+            Assert.All(new[] { "x", "y", "w", "h" }, key => Assert.Equal(JsonValueKind.Number, grid.GetProperty(key).ValueKind));
+            Assert.InRange(grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32(), 1, 24);
+        });
     }
 
     private static string SecretStandIn(string variable) => variable switch

@@ -1,3 +1,4 @@
+using CasGateway.Throttling;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -90,11 +91,18 @@ public sealed class BackendConnection : IAsyncDisposable
         Input = CreateReader(secure);
     }
 
+    /// <summary>The session's place under its user's cap (<c>Gateway:Throttling:MailSessions</c>), freed with the connection.</summary>
+    public MailSessionSlot? Slot { get; set; }
+
     public async ValueTask DisposeAsync()
     {
         await Input.CompleteAsync();
         await _stream.DisposeAsync();
         _socket.Dispose();
+        if (Slot is not null)
+        {
+            await Slot.DisposeAsync();
+        }
     }
 
     private static PipeReader CreateReader(Stream stream)

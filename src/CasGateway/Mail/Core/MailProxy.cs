@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using CasGateway.Anchoring;
 using CasGateway.Location;
+using CasGateway.Throttling;
 using Microsoft.Extensions.Options;
 
 namespace CasGateway.Mail.Core;
@@ -30,6 +31,7 @@ public sealed record ProxyAttempt(BackendConnection? Backend, string SuccessText
         SessionOutcome.NoEndpoint => "This protocol is not available for this mailbox.",
         SessionOutcome.LocatorUnavailable => "The mailbox directory is unavailable; try again later.",
         SessionOutcome.BackendUnavailable => "The mailbox server is unavailable; try again later.",
+        SessionOutcome.TooManySessions => "Too many sessions are open for this account; close one and try again.",
         _ => "The mailbox server refused the session; try again later.",
     };
 
@@ -41,14 +43,29 @@ public sealed record ProxyAttempt(BackendConnection? Backend, string SuccessText
 /// copy of their mailbox (the same locator as the HTTP path), connects to its IMAP/POP3/SMTP endpoint and logs in
 /// there with the gateway's privileged identity on the user's behalf.
 /// </summary>
-public sealed class MailProxy(IMailboxLocator locator, MailBackendConnector connector, IOptionsMonitor<MailOptions> options)
+public sealed class MailProxy(IMailboxLocator locator, MailBackendConnector connector, MailSessionSlots sessions, IOptionsMonitor<MailOptions> options)
 {
+    /// <summary>For a logged-in user: a place under their session cap, then their mailbox server, logged in there.</summary>
     public async Task<ProxyAttempt> ConnectAsync(MailUser user, IMailBackendDialect dialect, MailSessionLog log, IPEndPoint? client, CancellationToken cancellationToken)
     {
+        if (await sessions.TryTakeAsync(user.Address, dialect.Protocol) is not { } slot)
+        {
+            return ProxyAttempt.Failed(SessionOutcome.TooManySessions,
+                $"{user.Address} has {sessions.CapOf(dialect.Protocol)} {dialect.Protocol} sessions open already (Gateway:Throttling:MailSessions).");
+        }
         var found = await LocateAsync(user.Address, cancellationToken);
-        return found.Location is { } location
+        var attempt = found.Location is { } location
             ? await ConnectToAsync(location, dialect, log, client, cancellationToken)
             : found.Failure!;
+        if (attempt.Backend is { } backend)
+        {
+            backend.Slot = slot;
+        }
+        else
+        {
+            await slot.DisposeAsync();
+        }
+        return attempt;
     }
 
     /// <summary>Where the active copy of <paramref name="address"/>'s mailbox is, or why there is none on these servers.</summary>

@@ -110,6 +110,10 @@ public abstract class MailSession
         if (attempt.Backend is null)
         {
             Log.Fail(attempt.Failure, attempt.Reason);
+            if (attempt.Failure == SessionOutcome.TooManySessions)
+            {
+                Services.Metrics.RecordLoginRefusal(_protocol.ToString(), "sessions");
+            }
         }
         else
         {

@@ -37,6 +37,9 @@ public enum SessionOutcome
     /// <summary>Refused at connection: too many connections from the client's address not logged in yet.</summary>
     TooManyConnections,
 
+    /// <summary>Authenticated, but the user already holds as many sessions of this protocol as allowed.</summary>
+    TooManySessions,
+
     /// <summary>Too many invalid or refused commands before login.</summary>
     TooManyBadCommands,
 

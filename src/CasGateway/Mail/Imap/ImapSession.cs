@@ -134,7 +134,7 @@ public sealed class ImapSession : MailSession
                 var attempt = await ProxyAsync(result.User!, Dialect);
                 if (attempt.Backend is null)
                 {
-                    var code = attempt.IsTemporary ? "UNAVAILABLE" : "AUTHORIZATIONFAILED";
+                    var code = attempt.Failure == SessionOutcome.TooManySessions ? "LIMIT" : attempt.IsTemporary ? "UNAVAILABLE" : "AUTHORIZATIONFAILED";
                     await Client.SendAsync($"{tag} NO [{code}] {attempt.ClientMessage}\r\n");
                     return (false, null);
                 }

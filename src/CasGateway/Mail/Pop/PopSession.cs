@@ -131,7 +131,8 @@ public sealed class PopSession : MailSession
                 var attempt = await ProxyAsync(result.User!, Dialect);
                 if (attempt.Backend is null)
                 {
-                    await Client.SendAsync($"-ERR [{(attempt.IsTemporary ? "SYS/TEMP" : "SYS/PERM")}] {attempt.ClientMessage}\r\n");
+                    var code = attempt.Failure == SessionOutcome.TooManySessions ? "IN-USE" : attempt.IsTemporary ? "SYS/TEMP" : "SYS/PERM";
+                    await Client.SendAsync($"-ERR [{code}] {attempt.ClientMessage}\r\n");
                     return (false, null);
                 }
                 await Client.SendAsync($"+OK {attempt.SuccessText}\r\n");
