@@ -3,6 +3,8 @@
 # started with bench/run.sh's production command line (common.sh gateway_command) on a generated directory of
 # COUNT mailboxes, REPEAT times each, against the demo backend:
 #   - ms from spawn to the first proxied GET /owa/ answered 200 by the backend (curl polling every 20 ms, as run.sh);
+#   - the gateway's CPU seconds (user + system) by then: steadier than wall time on a busy machine;
+#   - how long the directory load took (the gateway's "Directory loaded ... in N ms" log line);
 #   - VmRSS when that answer came, and again after SETTLE seconds (the heap after start-up garbage was collected).
 #
 #   bench/startup.sh [COUNTS=5,100000,1000000] [REPEAT=3]       needs Release builds of the gateway and the demo
@@ -24,6 +26,7 @@ PY=$(python3 -c 'import sys; print(sys.executable)')
 BENCH_PASSWORD=Bench-Passw0rd!
 AUTH="Authorization: Basic $(printf '%s:%s' user00001@contoso.com "$BENCH_PASSWORD" | base64 -w0)"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); split($0, f, " "); printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat"; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
 bench_init casgw-startup
@@ -39,7 +42,7 @@ for _ in $(seq 1 500); do curl -s -o /dev/null "http://127.0.0.1:$BACKEND_PORT/o
 hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$dll" hash-password)
 read -r -a genv <<<"${GATEWAY_ENV:-}"
 
-printf '| mailboxes | run | ms to first proxied request | RSS then MB | RSS after %s s MB |\n|---:|---:|---:|---:|---:|\n' "$SETTLE"
+printf '| mailboxes | run | ms to first proxied request | CPU s by then | directory load ms | RSS then MB | RSS after %s s MB |\n|---:|---:|---:|---:|---:|---:|---:|\n' "$SETTLE"
 for count in "${COUNTS[@]}"; do
   conf="$TMP/conf-$count"
   mkdir -p "$conf"
@@ -63,9 +66,10 @@ for count in "${COUNTS[@]}"; do
       log "gateway with $count mailboxes did not answer; last lines of its log:"; tail -5 "$TMP/gateway-$count-$run.log" >&2
       kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; continue
     fi
-    first=$(rss_mb "$pid")
+    first=$(rss_mb "$pid") cpu=$(cpu_s "$pid")
+    load=$(grep -o 'Directory loaded from [^ ]*: [0-9]* mailboxes, [0-9]* servers in [0-9]* ms' "$TMP/gateway-$count-$run.log" | grep -o '[0-9]* ms$' | tr -d ' ms' || true)
     sleep "$SETTLE"
-    printf '| %s | %s | %s | %s | %s |\n' "$count" "$run" "$ready" "$first" "$(rss_mb "$pid")"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$count" "$run" "$ready" "$cpu" "${load:-?}" "$first" "$(rss_mb "$pid")"
     kill -TERM "$pid"
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null || true
