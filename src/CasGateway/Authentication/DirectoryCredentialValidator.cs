@@ -36,11 +36,7 @@ public sealed class DirectoryCredentialValidator(DirectoryFileSource directory, 
         {
             return dummy.Hash;
         }
-        var iterations = snapshot.PasswordHashes
-            .Select(PasswordHash.IterationsOf)
-            .Where(i => i > 0)
-            .GroupBy(i => i)
-            .MaxBy(g => g.Count())?.Key ?? PasswordHash.DefaultIterations;
+        var iterations = snapshot.UsualIterations is > 0 and var usual ? usual : PasswordHash.DefaultIterations;
         var hash = dummy is not null && PasswordHash.IterationsOf(dummy.Hash) == iterations
             ? dummy.Hash
             : PasswordHash.Create(Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)), iterations);

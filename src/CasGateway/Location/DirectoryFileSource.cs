@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CasGateway.Configuration;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
@@ -25,7 +26,9 @@ public sealed class DirectoryFileSource : IDisposable
     {
         _logger = logger;
         _path = Path.GetFullPath(options.Value.File.Path, environment.ContentRootPath);
+        var started = Stopwatch.GetTimestamp();
         _current = Load(_path);
+        var took = Stopwatch.GetElapsedTime(started);
         _settle = new Timer(_ => Reload());
         if (options.Value.File.UsePolling)
         {
@@ -36,7 +39,7 @@ public sealed class DirectoryFileSource : IDisposable
         {
             _watch = new FileChangeWatcher([_path], OnFileChanged);
         }
-        _logger.LogInformation("Directory loaded from {DirectoryPath}: {Mailboxes} mailboxes, {Servers} servers", _path, _current.MailboxCount, _current.Servers.Count);
+        _logger.LogInformation("Directory loaded from {DirectoryPath}: {Mailboxes} mailboxes, {Servers} servers in {LoadMilliseconds:F0} ms", _path, _current.MailboxCount, _current.Servers.Count, took.TotalMilliseconds);
     }
 
     /// <summary>The last good directory.</summary>
@@ -56,16 +59,26 @@ public sealed class DirectoryFileSource : IDisposable
 
     internal static DirectorySnapshot Load(string path)
     {
-        byte[] bytes;
+        FileStream file;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new DirectoryLoadException($"Directory file '{path}' cannot be read: {ex.Message}", ex);
         }
-        return DirectoryParser.Parse(path, bytes);
+        using (file)
+        {
+            try
+            {
+                return DirectoryParser.Parse(path, file);
+            }
+            catch (IOException ex)
+            {
+                throw new DirectoryLoadException($"Directory file '{path}' cannot be read: {ex.Message}", ex);
+            }
+        }
     }
 
     /// <summary>Each event restarts the settle timer, so the reload runs once, after the last event of a burst.</summary>
@@ -78,9 +91,10 @@ public sealed class DirectoryFileSource : IDisposable
         {
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 var next = Load(_path);
                 Volatile.Write(ref _current, next);
-                _logger.LogInformation("Directory reloaded from {DirectoryPath}: {Mailboxes} mailboxes, {Servers} servers", _path, next.MailboxCount, next.Servers.Count);
+                _logger.LogInformation("Directory reloaded from {DirectoryPath}: {Mailboxes} mailboxes, {Servers} servers in {LoadMilliseconds:F0} ms", _path, next.MailboxCount, next.Servers.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
             catch (DirectoryLoadException ex)
             {

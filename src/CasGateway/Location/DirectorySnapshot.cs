@@ -3,60 +3,53 @@ using CasGateway.Anchoring;
 
 namespace CasGateway.Location;
 
-/// <summary>An immutable, indexed view of one version of the directory.</summary>
+/// <summary>An immutable, indexed view of one version of the directory (its mailboxes in a <see cref="MailboxTable"/>).</summary>
 public sealed class DirectorySnapshot
 {
-    private readonly FrozenDictionary<Guid, Mailbox> _byGuid;
-    private readonly FrozenDictionary<Guid, Mailbox> _byObjectId;
-    private readonly FrozenDictionary<string, Mailbox> _byAddress;
+    private readonly MailboxTable _mailboxes;
     private readonly FrozenDictionary<string, MailboxDatabase> _databases;
-    private readonly FrozenDictionary<string, Mailbox>.AlternateLookup<ReadOnlySpan<char>> _byAddressSpan;
-    private readonly FrozenDictionary<Guid, string> _passwordHashes;
-    private readonly FrozenDictionary<Guid, Mailbox> _oabMailboxes;
-    private readonly FrozenDictionary<string, Mailbox> _byVoice;
+    private readonly FrozenDictionary<Guid, int> _byObjectId;
+    private readonly FrozenDictionary<Guid, int> _oabMailboxes;
+    private readonly FrozenDictionary<string, int> _byVoice;
 
     internal DirectorySnapshot(
         IReadOnlyList<string> sites,
         IReadOnlyList<MailboxServer> servers,
         IEnumerable<MailboxDatabase> databases,
-        IEnumerable<Mailbox> mailboxes,
-        IEnumerable<KeyValuePair<Guid, string>> passwordHashes,
-        IEnumerable<KeyValuePair<Guid, string>> offlineAddressBooks)
+        MailboxTable mailboxes,
+        IEnumerable<KeyValuePair<Guid, int>> objectIds,
+        IEnumerable<KeyValuePair<string, int>> voiceKeys,
+        IEnumerable<KeyValuePair<Guid, int>> offlineAddressBooks,
+        int usualIterations)
     {
         Sites = sites;
         Servers = servers;
         _databases = databases.ToFrozenDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
-        var list = mailboxes.ToList();
-        _byGuid = list.ToFrozenDictionary(m => m.Guid);
-        _byObjectId = list.Where(m => m.ObjectId is not null).ToFrozenDictionary(m => m.ObjectId!.Value);
-        _byAddress = list
-            .SelectMany(m => m.Aliases.Prepend(m.PrimarySmtpAddress).Select(a => KeyValuePair.Create(a, m)))
-            .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
-        _byAddressSpan = _byAddress.GetAlternateLookup<ReadOnlySpan<char>>();
-        _passwordHashes = passwordHashes.ToFrozenDictionary();
-        _oabMailboxes = offlineAddressBooks.ToFrozenDictionary(o => o.Key, o => _byAddress[o.Value]);
-        _byVoice = list
-            .Where(m => m.Voice is not null)
-            .SelectMany(m => VoiceKeys(m.Voice!).Select(k => KeyValuePair.Create(k, m)))
-            .ToFrozenDictionary(StringComparer.Ordinal);
-        MailboxCount = list.Count;
+        _mailboxes = mailboxes;
+        _byObjectId = objectIds.ToFrozenDictionary();
+        _byVoice = voiceKeys.ToFrozenDictionary(StringComparer.Ordinal);
+        _oabMailboxes = offlineAddressBooks.ToFrozenDictionary();
+        UsualIterations = usualIterations;
     }
 
     public IReadOnlyList<string> Sites { get; }
 
     public IReadOnlyList<MailboxServer> Servers { get; }
 
-    public int MailboxCount { get; }
+    public int MailboxCount => _mailboxes.Count;
 
-    public Mailbox? FindMailbox(AnchorMailbox anchor) => anchor.Kind switch
+    /// <summary>The PBKDF2 iteration count most of this version's password hashes use (0 when none has a hash).</summary>
+    public int UsualIterations { get; }
+
+    public Mailbox? FindMailbox(AnchorMailbox anchor) => At(anchor.Kind switch
     {
-        AnchorKind.MailboxGuid => _byGuid.GetValueOrDefault(anchor.MailboxGuid),
-        AnchorKind.OfflineAddressBook => _oabMailboxes.GetValueOrDefault(anchor.MailboxGuid),
-        _ => _byAddressSpan.TryGetValue(anchor.Value.Span, out var mailbox) ? mailbox : null,
-    };
+        AnchorKind.MailboxGuid => _mailboxes.FindGuid(anchor.MailboxGuid),
+        AnchorKind.OfflineAddressBook => _oabMailboxes.GetValueOrDefault(anchor.MailboxGuid, -1),
+        _ => _mailboxes.FindAddress(anchor.Value.Span),
+    });
 
     /// <summary>The mailbox with this extension, SIP address or E.164 number, if any.</summary>
-    public Mailbox? FindVoiceUser(VoiceAddress address) => _byVoice.GetValueOrDefault(address.Key);
+    public Mailbox? FindVoiceUser(VoiceAddress address) => At(_byVoice.GetValueOrDefault(address.Key, -1));
 
     internal static IEnumerable<string> VoiceKeys(VoiceIdentity voice)
     {
@@ -86,17 +79,14 @@ public sealed class DirectorySnapshot
         return null;
     }
 
-    public Mailbox? FindByAddress(string address) => _byAddress.GetValueOrDefault(address);
+    public Mailbox? FindByAddress(string address) => At(_mailboxes.FindAddress(address));
 
     /// <summary>The mailbox whose owner has this object id in the configured tenant.</summary>
-    public Mailbox? FindByObjectId(Guid objectId) => _byObjectId.GetValueOrDefault(objectId);
+    public Mailbox? FindByObjectId(Guid objectId) => At(_byObjectId.GetValueOrDefault(objectId, -1));
 
     public MailboxDatabase? FindDatabase(string name) => _databases.GetValueOrDefault(name);
 
-    public string? PasswordHashOf(Mailbox mailbox) => _passwordHashes.GetValueOrDefault(mailbox.Guid);
-
-    /// <summary>Every password hash in this version (the credential validator sizes its dummy hash on them).</summary>
-    public IEnumerable<string> PasswordHashes => _passwordHashes.Values;
+    public string? PasswordHashOf(Mailbox mailbox) => _mailboxes.FindGuid(mailbox.Guid) is var row and >= 0 ? _mailboxes.PasswordHashAt(row) : null;
 
     public MailboxLocation? Locate(AnchorMailbox anchor)
     {
@@ -111,4 +101,6 @@ public sealed class DirectorySnapshot
         }
         return FindDatabase(mailbox.DatabaseName!) is { } database ? new MailboxLocation(mailbox, database) : null;
     }
+
+    private Mailbox? At(int row) => row >= 0 ? _mailboxes.MailboxAt(row) : null;
 }

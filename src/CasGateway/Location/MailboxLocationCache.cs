@@ -25,7 +25,7 @@ public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly TimeProvider _clock;
     private readonly ILogger<MailboxLocationCache> _logger;
-    private readonly ConcurrentDictionary<CacheKey, Lazy<Task<MailboxLocation?>>> _inflight = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task<MailboxLocation?>>> _inflight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _databaseGenerations = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<Guid, long> _mailboxGenerations = new();
     private readonly MemoryCache _cache;
@@ -73,17 +73,12 @@ public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
     /// <exception cref="LocatorUnavailableException">The store failed and nothing usable is cached.</exception>
     public async ValueTask<(MailboxLocation? Location, bool FromCache)> LocateAsync(AnchorMailbox anchor, CancellationToken cancellationToken)
     {
-        var key = CacheKey.Of(anchor);
-        CacheEntry? known = null;
-        if (_cache.TryGetValue(key, out CacheEntry? entry) && entry is not null && IsCurrent(entry))
+        var known = Cached(anchor, out var fresh);
+        if (fresh)
         {
-            if (entry.FreshUntil > _clock.GetUtcNow())
-            {
-                return (entry.Location, true);
-            }
-            known = entry;
+            return (known!.Location, true);
         }
-        var call = _inflight.GetOrAdd(key, k => new Lazy<Task<MailboxLocation?>>(() => FetchAsync(k, anchor)));
+        var call = _inflight.GetOrAdd(CacheKey.Of(anchor), (k, a) => new Lazy<Task<MailboxLocation?>>(() => FetchAsync(k, a)), anchor);
         try
         {
             return (await call.Value.WaitAsync(cancellationToken), false);
@@ -111,7 +106,20 @@ public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
         _cache.Dispose();
     }
 
-    private async Task<MailboxLocation?> FetchAsync(CacheKey key, AnchorMailbox anchor)
+    /// <summary>The cached entry for <paramref name="anchor"/> if it is still current (fresh or stale), found without allocating.</summary>
+    private CacheEntry? Cached(AnchorMailbox anchor, out bool fresh)
+    {
+        fresh = false;
+        Span<char> key = anchor.Value.Length <= CacheKey.StackLength ? stackalloc char[CacheKey.StackLength] : new char[anchor.Value.Length];
+        if (!_cache.TryGetValue(CacheKey.Format(anchor, key), out var value) || value is not CacheEntry entry || !IsCurrent(entry))
+        {
+            return null;
+        }
+        fresh = entry.FreshUntil > _clock.GetUtcNow();
+        return entry;
+    }
+
+    private async Task<MailboxLocation?> FetchAsync(string key, AnchorMailbox anchor)
     {
         try
         {
@@ -200,10 +208,30 @@ public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
 
     private sealed record CacheEntry(MailboxLocation? Location, DateTimeOffset FreshUntil, long Epoch, long DatabaseGeneration, long MailboxGeneration);
 
-    private readonly record struct CacheKey(AnchorKind Kind, Guid Guid, string? Address)
+    /// <summary>
+    /// The cache key of an anchor, as text so that a hit is looked up from a stack buffer (the cache's span lookup):
+    /// an SMTP address in lower case, or <c>mailbox:</c>/<c>oab:</c> and the GUID. An SMTP anchor never holds a
+    /// colon, so the kinds cannot collide.
+    /// </summary>
+    private static class CacheKey
     {
-        public static CacheKey Of(AnchorMailbox anchor) => anchor.Kind == AnchorKind.Smtp
-            ? new CacheKey(anchor.Kind, Guid.Empty, anchor.Address.ToLowerInvariant())
-            : new CacheKey(anchor.Kind, anchor.MailboxGuid, null);
+        /// <summary>Longest key formatted on the stack: any parsed anchor (a longer one gets a heap buffer).</summary>
+        public const int StackLength = AnchorMailbox.MaxLength;
+
+        public static string Of(AnchorMailbox anchor) => new(Format(anchor, new char[Math.Max(anchor.Value.Length, StackLength)]));
+
+        /// <summary>The key in <paramref name="buffer"/>, which holds at least the anchor's length and a GUID key.</summary>
+        public static ReadOnlySpan<char> Format(AnchorMailbox anchor, Span<char> buffer)
+        {
+            if (anchor.Kind == AnchorKind.Smtp)
+            {
+                var length = anchor.Value.Span.ToLowerInvariant(buffer);
+                return buffer[..length];
+            }
+            var prefix = anchor.Kind == AnchorKind.MailboxGuid ? "mailbox:" : "oab:";
+            prefix.CopyTo(buffer);
+            anchor.MailboxGuid.TryFormat(buffer[prefix.Length..], out var written, "D");
+            return buffer[..(prefix.Length + written)];
+        }
     }
 }
