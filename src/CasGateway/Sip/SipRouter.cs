@@ -118,7 +118,7 @@ internal sealed partial class SipRouter(
         if (dialled is not null && current.PilotNumbers.Contains(dialled, StringComparer.Ordinal))
         {
             var site = gateway.Value.Site;
-            var servers = locator.Store.Servers
+            var servers = locator.Servers
                 .Where(s => s.UmEndpoint is not null && !s.IsFrontEnd && (site is null || string.Equals(s.Site, site, StringComparison.OrdinalIgnoreCase)))
                 .ToList();
             if (servers.Count == 0)
