@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CasGateway.BackendAuth;
@@ -30,6 +31,12 @@ internal static class DemoMailboxEndpoint
             return;
         }
 
+        if (context.WebSockets.IsWebSocketRequest)
+        {
+            await EchoWebSocketAsync(context, Answer(context, options, mailbox, identity, 0, ""));
+            return;
+        }
+
         if (request.Query.TryGetValue("delay", out var delayText) && int.TryParse(delayText, out var delay) && delay is > 0 and <= 60_000)
         {
             await Task.Delay(delay, context.RequestAborted);
@@ -58,7 +65,15 @@ internal static class DemoMailboxEndpoint
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var answer = new DemoAnswer(
+        var answer = Answer(context, options, mailbox, identity, bodyBytes, Convert.ToHexString(hash.GetHashAndReset()));
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(answer, DemoAnswer.JsonOptions) + "\n");
+    }
+
+    private static DemoAnswer Answer(HttpContext context, DemoMailboxServerOptions options, string mailbox, GatewayIdentity? identity, long bodyBytes, string bodySha256)
+    {
+        var request = context.Request;
+        return new DemoAnswer(
             Server: options.ServerName,
             Mailbox: mailbox,
             Method: request.Method,
@@ -72,12 +87,30 @@ internal static class DemoMailboxEndpoint
             Authorization: request.Headers.Authorization.ToString(),
             Cookie: request.Headers.Cookie.ToString(),
             BodyBytes: bodyBytes,
-            BodySha256: Convert.ToHexString(hash.GetHashAndReset()),
+            BodySha256: bodySha256,
             TraceParent: request.Headers["traceparent"].ToString(),
             IdentityAudience: identity?.Audience,
-            IdentityActsOnOtherMailbox: identity?.ActsOnOtherMailbox);
-        context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(answer, DemoAnswer.JsonOptions) + "\n");
+            IdentityActsOnOtherMailbox: identity?.ActsOnOtherMailbox,
+            ForwardedProto: request.Headers["X-Forwarded-Proto"].ToString());
+    }
+
+    /// <summary>A WebSocket: the answer as its first text message, then every message echoed until the client closes.</summary>
+    private static async Task EchoWebSocketAsync(HttpContext context, DemoAnswer answer)
+    {
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var cancel = context.RequestAborted;
+        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(answer, DemoAnswer.JsonOptions), WebSocketMessageType.Text, endOfMessage: true, cancel);
+        var buffer = new byte[ChunkSize];
+        while (true)
+        {
+            var received = await socket.ReceiveAsync(buffer, cancel);
+            if (received.MessageType == WebSocketMessageType.Close)
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancel);
+                return;
+            }
+            await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, cancel);
+        }
     }
 
     private static async Task StreamDownloadAsync(HttpContext context, long size)
@@ -113,7 +146,8 @@ public sealed record DemoAnswer(
     string BodySha256,
     string TraceParent,
     string? IdentityAudience = null,
-    bool? IdentityActsOnOtherMailbox = null)
+    bool? IdentityActsOnOtherMailbox = null,
+    string ForwardedProto = "")
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 }

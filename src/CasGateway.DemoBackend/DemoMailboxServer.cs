@@ -128,6 +128,7 @@ public sealed class DemoMailboxServer : IAsyncDisposable
         {
             app.UseGatewayIdentity(options.Trust);
         }
+        app.UseWebSockets();
         app.Run(context => DemoMailboxEndpoint.HandleAsync(context, options));
         await app.StartAsync(cancellationToken);
         var address = app.Urls.Select(u => new Uri(u)).First();

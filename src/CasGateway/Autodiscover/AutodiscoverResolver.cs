@@ -80,7 +80,7 @@ public sealed class AutodiscoverResolver(MailboxLocationCache locations, Routing
         }
         // The site/version table sees the request as the proxy would: its URL (for redirects) and the asked-for mailbox.
         var facts = new RouteFacts(family, request.Host, request.PathBase, request.Path, request.QueryString, default, anchor.Value, null, Guid.Empty, false);
-        var verdict = rules.Decide(facts, location, locations.Store.Servers, Health());
+        var verdict = rules.Decide(facts, location, locations.Servers, Health());
         return verdict.Action switch
         {
             RouteAction.Proxy or RouteAction.ProxyAcrossSites when location.Server.Version.Major >= Modern

@@ -20,7 +20,10 @@ public static class ForwardingStage
         services.AddSingleton<BackendRequestTransform>();
         services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, ClientErrorTolerantHealthPolicy>();
         services.AddSingleton<BackendResponseTransform>();
-        services.AddSingleton<IProxyConfigProvider, MailboxServerConfigProvider>();
+        services.AddSingleton<MailboxServerConfigProvider>();
+        services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<MailboxServerConfigProvider>());
+        services.AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<MailboxServerConfigProvider>());
+        services.AddHostedService<ActiveProbeStart>();
         services.AddSingleton<IForwarderHttpClientFactory, BackendChannelFactory>();
         services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))

@@ -1,8 +1,9 @@
-using System.Net.Sockets;
 using CasGateway.Anchoring;
 using CasGateway.Location;
+using CasGateway.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy;
 
 namespace CasGateway.Health;
 
@@ -37,49 +38,32 @@ public sealed class LocatorHealthCheck([FromKeyedServices(LocationStage.StoreKey
 }
 
 /// <summary>
-/// At least one mailbox server the locator knows accepts a TCP connection within the probe timeout. A connect is
-/// all: no request reaches a backend, and this runs only from the background refresher, never per probe.
+/// At least one mailbox server is available as YARP sees it: not marked unhealthy by its active probes (the
+/// backends' health URL over the mutual-TLS channel) nor by live traffic (passive). A destination not probed yet
+/// counts as available, as YARP routes to it. Reads memory only; no request reaches a backend from here.
 /// </summary>
-public sealed class BackendHealthCheck(IMailboxLocator locator, IOptions<HealthOptions> options) : IHealthCheck
+public sealed class BackendHealthCheck(IProxyStateLookup proxy) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var servers = locator.Servers;
-        if (servers.Count == 0)
+        var destinations = proxy.TryGetCluster(RouteMetadata.MailboxCluster, out var cluster)
+            ? cluster.DestinationsState.AllDestinations
+            : [];
+        if (destinations.Count == 0)
         {
-            return HealthCheckResult.Unhealthy("the directory lists no mailbox server");
+            return Task.FromResult(HealthCheckResult.Unhealthy("the directory lists no mailbox server"));
         }
-        var outcomes = await Task.WhenAll(servers.Select(s => ProbeAsync(s.BackendUrl, options.Value.ProbeTimeout, cancellationToken)));
         var data = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < servers.Count; i++)
+        foreach (var destination in destinations)
         {
-            data[servers[i].Fqdn] = outcomes[i] ?? "reachable";
+            var health = destination.Health;
+            data[destination.DestinationId] = (ServerHealth.IsMarkedUnhealthy(destination) ? "unreachable" : "reachable")
+                + $" (active probe: {health.Active}, live traffic: {health.Passive})";
         }
-        var reachable = outcomes.Count(o => o is null);
-        var summary = $"{reachable} of {servers.Count} mailbox server(s) reachable";
-        return reachable == 0 ? HealthCheckResult.Unhealthy(summary, data: data)
-            : reachable < servers.Count ? HealthCheckResult.Degraded(summary, data: data)
-            : HealthCheckResult.Healthy(summary, data);
-    }
-
-    /// <summary>Null when the server accepts a connection, else why not.</summary>
-    private static async Task<string?> ProbeAsync(Uri url, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bound.CancelAfter(timeout);
-        try
-        {
-            await socket.ConnectAsync(url.Host, url.Port, bound.Token);
-            return null;
-        }
-        catch (SocketException ex)
-        {
-            return "unreachable: " + ex.SocketErrorCode;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return $"unreachable: no connection within {timeout.TotalSeconds:0.###} s";
-        }
+        var reachable = destinations.Count(d => !ServerHealth.IsMarkedUnhealthy(d));
+        var summary = $"{reachable} of {destinations.Count} mailbox server(s) reachable";
+        return Task.FromResult(reachable == 0 ? HealthCheckResult.Unhealthy(summary, data: data)
+            : reachable < destinations.Count ? HealthCheckResult.Degraded(summary, data: data)
+            : HealthCheckResult.Healthy(summary, data));
     }
 }

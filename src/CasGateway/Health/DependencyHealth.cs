@@ -1,13 +1,14 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 namespace CasGateway.Health;
 
 /// <summary>
-/// The last result of the dependency checks (locator, backends). Probes read it; only
-/// <see cref="DependencyHealthRefresher"/> runs the checks, so no probe ever reaches the locator or a backend.
+/// The last report of the dependency health checks (locator, backends), which probes read, so no probe ever reaches
+/// the locator or a backend. The checks run once as the gateway starts, before its listeners open, and then from
+/// ASP.NET Core's health check publisher every <see cref="HealthOptions.RefreshInterval"/>; a change of status is logged.
 /// </summary>
-public sealed class DependencyHealth
+public sealed partial class DependencyHealth(HealthCheckService checks, TimeProvider clock, ILogger<DependencyHealth> logger)
+    : IHealthCheckPublisher, IHostedService
 {
     private volatile Result? _latest;
 
@@ -17,63 +18,41 @@ public sealed class DependencyHealth
     /// <summary>Healthy or degraded (some backends down, at least one up); false before the first check.</summary>
     public bool IsHealthy => _latest is { Report.Status: not HealthStatus.Unhealthy };
 
-    internal void Publish(Result result) => _latest = result;
+    public async Task StartAsync(CancellationToken cancellationToken)
+        => await PublishAsync(await checks.CheckHealthAsync(cancellationToken), cancellationToken);
 
-    public sealed record Result(HealthReport Report, DateTimeOffset CheckedAt);
-}
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-/// <summary>Runs the dependency health checks once before the server starts, then every refresh interval.</summary>
-public sealed partial class DependencyHealthRefresher(
-    HealthCheckService checks,
-    DependencyHealth cache,
-    IOptions<HealthOptions> options,
-    TimeProvider clock,
-    ILogger<DependencyHealthRefresher> logger) : BackgroundService
-{
-    public const string DependencyTag = "dependency";
-
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public Task PublishAsync(HealthReport report, CancellationToken cancellationToken)
     {
-        await RefreshAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.RefreshInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await RefreshAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
-
-    private async Task RefreshAsync(CancellationToken cancellationToken)
-    {
-        var report = await checks.CheckHealthAsync(r => r.Tags.Contains(DependencyTag), cancellationToken);
-        var previous = cache.Latest?.Report.Status;
-        cache.Publish(new DependencyHealth.Result(report, clock.GetUtcNow()));
+        var previous = _latest?.Report.Status;
+        _latest = new Result(report, clock.GetUtcNow());
         if (previous != report.Status)
         {
             var details = string.Join("; ", report.Entries.Select(e => $"{e.Key}: {e.Value.Status} ({e.Value.Description})"));
-            if (report.Status == HealthStatus.Healthy)
-            {
-                LogHealthy(logger, details);
-            }
-            else
+            if (report.Status != HealthStatus.Healthy)
             {
                 LogUnhealthy(logger, report.Status, details);
             }
+            else if (previous is null)
+            {
+                // A clean start says nothing here; its listeners are what it announces.
+                LogHealthyAtStart(logger, details);
+            }
+            else
+            {
+                LogHealthy(logger, details);
+            }
         }
+        return Task.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dependencies healthy: {Details}")]
+    public sealed record Result(HealthReport Report, DateTimeOffset CheckedAt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dependencies healthy: {Details}")]
+    private static partial void LogHealthyAtStart(ILogger logger, string details);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dependencies healthy again: {Details}")]
     private static partial void LogHealthy(ILogger logger, string details);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dependencies {Status}: {Details}")]

@@ -25,11 +25,14 @@ public sealed class HealthOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often the dependency checks (locator, backends) run; probes read the last result.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    /// <summary>
+    /// How often the dependency checks (locator, backends) run, by ASP.NET Core's health check publisher (hence at
+    /// least a second); probes read the last result.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Bound on one dependency check (locator answer, TCP connect to a backend).</summary>
+    /// <summary>Bound on the locator check's lookup (the backends' health comes from YARP's probes, bounded by <c>Gateway:Backend:Health:ActiveTimeout</c>).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

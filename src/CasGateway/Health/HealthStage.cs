@@ -2,6 +2,7 @@ using CasGateway.Configuration;
 using CasGateway.Listeners;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace CasGateway.Health;
@@ -9,7 +10,7 @@ namespace CasGateway.Health;
 public static class HealthStage
 {
     /// <summary>
-    /// Health probes (cached dependency checks), component states with their state file, drain, the admin policy,
+    /// Health probes (dependency checks published by ASP.NET Core's health check publisher and kept in memory), component states with their state file, drain, the admin policy,
     /// the SIGTERM-draining lifetime and the optional plain-HTTP management port.
     /// </summary>
     public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
@@ -24,11 +25,18 @@ public static class HealthStage
         services.AddSingleton<IClientListenerHook, AdminCertificateHook>();
         services.AddSingleton<DrainCoordinator>();
         services.AddSingleton<DependencyHealth>();
+        services.AddSingleton<IHealthCheckPublisher>(sp => sp.GetRequiredService<DependencyHealth>());
+        services.AddHostedService(sp => sp.GetRequiredService<DependencyHealth>());
         services.AddSingleton<HealthProbe>();
-        services.AddHostedService<DependencyHealthRefresher>();
         services.AddHealthChecks()
-            .AddCheck<LocatorHealthCheck>("locator", tags: [DependencyHealthRefresher.DependencyTag])
-            .AddCheck<BackendHealthCheck>("backends", tags: [DependencyHealthRefresher.DependencyTag]);
+            .AddCheck<LocatorHealthCheck>("locator")
+            .AddCheck<BackendHealthCheck>("backends");
+        services.AddOptions<HealthCheckPublisherOptions>().Configure<IOptions<HealthOptions>>((publisher, health) =>
+        {
+            // The first report is made as the gateway starts (DependencyHealth.StartAsync); the publisher goes on from there.
+            publisher.Delay = health.Value.RefreshInterval;
+            publisher.Period = health.Value.RefreshInterval;
+        });
         services.AddSingleton<IAuthorizationHandler, HealthAdminHandler>();
         services.AddOptions<AuthorizationOptions>().Configure(AdminEndpoints.AddPolicy);
         services.AddSingleton<IHostLifetime, DrainingHostLifetime>();

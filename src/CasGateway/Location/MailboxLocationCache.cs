@@ -46,10 +46,7 @@ public sealed partial class MailboxLocationCache : IMailboxLocator, IDisposable
         _store.Changed += OnStoreChanged;
     }
 
-    /// <summary>The cache itself, for callers written against the former store property (<c>Store.Servers</c>).</summary>
-    public IMailboxLocator Store => this;
-
-    /// <inheritdoc/>
+    /// <summary>The mailbox servers the store knows: a view of the store's list, read without a lookup.</summary>
     public IReadOnlyList<MailboxServer> Servers => _store.Servers;
 
     /// <summary>Raised after the store changed as a whole and the cache forgot every entry.</summary>

@@ -5,9 +5,8 @@ namespace CasGateway.Observability;
 
 /// <summary>
 /// YARP logs every failed active health probe at Warning with the whole exception. When the mailbox server refused or
-/// never took the connection (a server down, or not listening yet, as the demo servers are during YARP's first probe,
-/// which runs while the host is built), thirty lines of stack trace say nothing the exception's message does not: such
-/// a failure becomes one line with the reason appended. Any other probe failure keeps its exception.
+/// never took the connection (a server down or not listening), thirty lines of stack trace say nothing the exception's
+/// message does not: such a failure becomes one line with the reason appended. Any other probe failure keeps its exception.
 /// </summary>
 internal static class ProbeFailureLines
 {

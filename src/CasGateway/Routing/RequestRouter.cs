@@ -17,11 +17,11 @@ public sealed class RequestRouter(MailboxLocationCache locations, BackendCookie 
     {
         if (!RoutePlanner.NeedsLookup(facts))
         {
-            return planner.Plan(facts, MailboxLookup.NotNeeded, locations.Store.Servers, health);
+            return planner.Plan(facts, MailboxLookup.NotNeeded, locations.Servers, health);
         }
         var entries = request is not null && request.Cookies.ContainsKey(cookie.Name) ? cookie.Read(request) : [];
         var lookup = await LookUpAsync(facts.Mailbox!.Value, entries, followCookie: request is not null, cancellationToken);
-        return planner.Plan(facts, lookup, locations.Store.Servers, health);
+        return planner.Plan(facts, lookup, locations.Servers, health);
     }
 
     /// <summary>
@@ -35,7 +35,7 @@ public sealed class RequestRouter(MailboxLocationCache locations, BackendCookie 
             return planner.MountedOn(failed, server);
         }
         var lookup = await LookUpAsync(failed.Anchor!.Value, failed.CookieEntries, followCookie: false, cancellationToken);
-        return planner.Plan(facts, lookup, locations.Store.Servers, health);
+        return planner.Plan(facts, lookup, locations.Servers, health);
     }
 
     /// <summary>Drops the plan's route from the cache: its database's active copy moved, or its server cannot be reached.</summary>

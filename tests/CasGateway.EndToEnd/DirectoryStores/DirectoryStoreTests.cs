@@ -258,7 +258,7 @@ public abstract class DirectoryStoreTests<TFixture>(TFixture store) : IClassFixt
             ["Gateway:Locator:Cache:NegativeTimeToLive"] = "00:00:01",
             ["Gateway:Locator:Resilience:RetryBaseDelay"] = "00:00:00.010",
             ["Gateway:Locator:Resilience:BreakerBreakDuration"] = "00:00:00.500",
-            ["Gateway:Health:RefreshInterval"] = "00:00:00.200",
+            ["Gateway:Health:RefreshInterval"] = "00:00:01",
         };
         foreach (var (key, value) in Store.StoreSettings().Concat(overrides ?? new Dictionary<string, string?>()))
         {

@@ -129,13 +129,13 @@ public sealed class HealthCheckTests : IAsyncLifetime
         var locator = _locator();
         locator.Unavailable = true;
         await HealthTestKit.EventuallyAsync(async () => (await _client.ProbeAsync()).Status == HttpStatusCode.ServiceUnavailable,
-            TimeSpan.FromSeconds(5), "probe 503 after the locator failed");
+            TimeSpan.FromSeconds(10), "probe 503 after the locator failed");
         var ready = (await _client.ProbeAsync("/readyz")).Body;
         Assert.Contains("test: store unreachable", ready, StringComparison.Ordinal);
 
         locator.Unavailable = false;
         await HealthTestKit.EventuallyAsync(async () => (await _client.ProbeAsync()).Status == HttpStatusCode.OK,
-            TimeSpan.FromSeconds(5), "probe 200 after the locator recovered");
+            TimeSpan.FromSeconds(10), "probe 200 after the locator recovered");
     }
 
     [Fact]
@@ -143,12 +143,12 @@ public sealed class HealthCheckTests : IAsyncLifetime
     {
         await _topology.StopServerAsync("mbx1.contoso.com");
         await HealthTestKit.EventuallyAsync(async () => (await _client.ProbeAsync("/readyz")).Body.Contains("1 of 2 mailbox server(s) reachable", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(5), "the refresher noticing mbx1 is down");
+            TimeSpan.FromSeconds(15), "YARP's probes marking mbx1 unhealthy and the next dependency report saying so");
         Assert.Equal(HttpStatusCode.OK, (await _client.ProbeAsync()).Status);
 
         await _topology.StopServerAsync("mbx2.contoso.com");
         await HealthTestKit.EventuallyAsync(async () => (await _client.ProbeAsync()).Status == HttpStatusCode.ServiceUnavailable,
-            TimeSpan.FromSeconds(5), "probe 503 once no backend accepts connections");
+            TimeSpan.FromSeconds(15), "probe 503 once no backend answers YARP's probes");
         Assert.Contains("0 of 2 mailbox server(s) reachable", (await _client.ProbeAsync("/readyz")).Body, StringComparison.Ordinal);
     }
 }

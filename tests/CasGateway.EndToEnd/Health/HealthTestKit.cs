@@ -27,14 +27,18 @@ public static class HealthTestKit
 {
     public const string Admin = "alice@contoso.com";
 
-    /// <summary>Settings most health tests share: the node name, the admin user, short timings.</summary>
+    /// <summary>
+    /// Settings most health tests share: the node name, the admin user, short timings (dependency checks and YARP's
+    /// active probes of the mailbox servers every second, the shortest each allows).
+    /// </summary>
     public static Dictionary<string, string?> Settings(string node = "cas-test.contoso.com", string? stateFile = null, TimeSpan? grace = null) => new()
     {
         ["Gateway:NodeName"] = node,
         ["Gateway:Health:AdminUsers:0"] = Admin,
         ["Gateway:Health:DrainGracePeriod"] = (grace ?? TimeSpan.FromSeconds(1)).ToString(),
-        ["Gateway:Health:RefreshInterval"] = "00:00:00.200",
+        ["Gateway:Health:RefreshInterval"] = "00:00:01",
         ["Gateway:Health:ProbeTimeout"] = "00:00:00.500",
+        ["Gateway:Backend:Health:ActiveInterval"] = "00:00:01",
         ["Gateway:Health:StateFile"] = stateFile,
     };
 

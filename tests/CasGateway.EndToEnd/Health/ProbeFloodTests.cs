@@ -18,7 +18,7 @@ public sealed class ProbeFloodTests(ITestOutputHelper output)
     {
         await using var topology = await TestTopology.StartAsync();
         var settings = HealthTestKit.Settings();
-        // The refresher runs on its own clock; a long interval keeps it out of the counted window.
+        // The dependency checks run on the health check publisher's clock; a long interval keeps the locator check out of the counted window.
         settings["Gateway:Health:RefreshInterval"] = "00:10:00";
         Func<CountingLocator> installed = null!;
         await using var gateway = await TestGateway.StartAsync(topology, settings, services => installed = CountingLocator.Install(services));

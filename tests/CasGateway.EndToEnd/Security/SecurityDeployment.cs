@@ -24,7 +24,7 @@ public sealed class SecurityDeployment : IAsyncLifetime
         Gateway = await TestGateway.StartAsync(Topology, new Dictionary<string, string?>
         {
             ["Gateway:Backend:MaxConnectionsPerServer"] = "1",
-            ["Gateway:Health:RefreshInterval"] = "00:00:00.200",
+            ["Gateway:Health:RefreshInterval"] = "00:00:01",
         });
     }
 
