@@ -9,6 +9,9 @@ namespace CasGateway.DemoBackend;
 /// <summary>The one endpoint of a demo mailbox server.</summary>
 internal static class DemoMailboxEndpoint
 {
+    /// <summary>Trace headers besides traceparent and tracestate whose presence the answer reports.</summary>
+    private static readonly string[] OtherTraceHeaderNames = ["baggage", "Request-Id", "Correlation-Context"];
+
     private const int ChunkSize = 64 * 1024;
 
     public static async Task HandleAsync(HttpContext context, DemoMailboxServerOptions options)
@@ -75,7 +78,9 @@ internal static class DemoMailboxEndpoint
             BodySha256: Convert.ToHexString(hash.GetHashAndReset()),
             TraceParent: request.Headers["traceparent"].ToString(),
             IdentityAudience: identity?.Audience,
-            IdentityActsOnOtherMailbox: identity?.ActsOnOtherMailbox);
+            IdentityActsOnOtherMailbox: identity?.ActsOnOtherMailbox,
+            TraceState: request.Headers["tracestate"].ToString(),
+            OtherTraceHeaders: [.. OtherTraceHeaderNames.Where(name => request.Headers.ContainsKey(name))]);
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(answer, DemoAnswer.JsonOptions) + "\n");
     }
@@ -113,7 +118,9 @@ public sealed record DemoAnswer(
     string BodySha256,
     string TraceParent,
     string? IdentityAudience = null,
-    bool? IdentityActsOnOtherMailbox = null)
+    bool? IdentityActsOnOtherMailbox = null,
+    string TraceState = "",
+    string[]? OtherTraceHeaders = null)
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 }
