@@ -239,8 +239,8 @@ EOF
 
 # start_gateway: CasGateway in Release with its production pipeline: TLS with $TMP/cert.pem / key.pem on
 # 127.0.0.1:$GATEWAY_PORT, Basic authentication (PBKDF2 hash, then the gateway's credential cache), anchor, locate
-# from a directory of 100,000 mailboxes, signed identity header, forward to $BACKEND_URL, protocol log on (console
-# and compact-JSON file). Demo mode off. Active backend probes stay on, as in production.
+# from a directory of 100,000 mailboxes, signed identity header, forward to $BACKEND_URL, protocol log on (the
+# production settings: a compact-JSON file). Demo mode off. Active backend probes stay on, as in production.
 start_gateway() {
   local dll="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash t0
   [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
