@@ -42,7 +42,7 @@ spawn() {
 
 # gateway_command DLL PORT CONFIG_DIR: sets GATEWAY_CMD to CasGateway's production pipeline on 127.0.0.1:PORT —
 # TLS with CONFIG_DIR/cert.pem and key.pem, Basic authentication against CONFIG_DIR/directory.json, a fresh ECDSA
-# P-256 identity signing key (CONFIG_DIR/identity-ecdsa.pem), protocol log on (console and $TMP/gateway-logs), demo mode off — then GATEWAY_EXTRA_ARGS (split on
+# P-256 identity signing key (CONFIG_DIR/identity-ecdsa.pem), protocol log on ($TMP/gateway-logs, the production settings' file sink), demo mode off — then GATEWAY_EXTRA_ARGS (split on
 # spaces). The watched files sit in a folder of their own, as under /etc in a deployment: the gateway's file
 # watchers would otherwise wake for every line of the logs written next to them.
 gateway_command() {

@@ -63,6 +63,7 @@ fi
 : "${HAPROXY_MAXCONN:=9000}"
 SMALL_PATH=/owa/
 LARGE_PATH='/owa/?download=1048576'
+CLOSE_PATH=/healthz  # new connections: the gateway answers it itself, the other proxies forward it to the backend
 BACKEND_NAME=mbx1.contoso.com
 # Every target gets the same request, with the same Authorization header (the gateway needs it; the others
 # forward it and the backend ignores it). start_gateway may change BENCH_AUTH_HEADER before the load starts.
@@ -238,8 +239,8 @@ EOF
 
 # start_gateway: CasGateway in Release with its production pipeline: TLS with $TMP/cert.pem / key.pem on
 # 127.0.0.1:$GATEWAY_PORT, Basic authentication (PBKDF2 hash, then the gateway's credential cache), anchor, locate
-# from a directory of 100,000 mailboxes, signed identity header, forward to $BACKEND_URL, protocol log on (console
-# and compact-JSON file). Demo mode off. Active backend probes stay on, as in production.
+# from a directory of 100,000 mailboxes, signed identity header, forward to $BACKEND_URL, protocol log on (the
+# production settings: a compact-JSON file). Demo mode off. Active backend probes stay on, as in production.
 start_gateway() {
   local dll="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash t0
   [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
@@ -274,6 +275,10 @@ run_load() {
   if [[ $tool == wrk ]]; then
     timeout $(( DURATION + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
       -H "$BENCH_AUTH_HEADER" "$url" >"$out" 2>&1 || true
+  elif [[ $tool == wrk-close ]]; then
+    # One request per connection: every request is a new TCP connection and TLS handshake (the server closes).
+    timeout $(( DURATION + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
+      -H "$BENCH_AUTH_HEADER" -H "Connection: close" "$url" >"$out" 2>&1 || true
   else
     local streams=$H2_STREAMS
     [[ $path == "$LARGE_PATH" ]] && streams=$H2_STREAMS_LARGE
@@ -281,7 +286,7 @@ run_load() {
       --log-file="$h2log" -H "$BENCH_AUTH_HEADER" "$url" >"$out" 2>&1 || true
   fi
   read -r t1 b1 < <("$PY" "$LIB" ticks "$pid" "$BACKEND_PID")
-  "$PY" "$LIB" record "$tool" "$out" "$h2log" "$scenario" "$target" "$round" "$t0" "$t1" "$b0" "$b1" >>"$RAW"
+  "$PY" "$LIB" record "${tool%-close}" "$out" "$h2log" "$scenario" "$target" "$round" "$t0" "$t1" "$b0" "$b1" >>"$RAW"
   local last; last=$(tail -1 "$RAW")
   if [[ $last == *'"ok": false'* ]]; then
     log "  $scenario $target: FAILED"; tail -5 "$out" >&2 || true
@@ -378,7 +383,8 @@ done
 log "warm-up (${WARMUP} s per target and tool)"
 for t in "${LOAD_ORDER[@]}"; do warm_up "$t"; done
 
-SCENARIOS=("h1-small wrk $SMALL_PATH" "h1-1mb wrk $LARGE_PATH" "h2-small h2load $SMALL_PATH" "h2-1mb h2load $LARGE_PATH")
+SCENARIOS=("h1-small wrk $SMALL_PATH" "h1-1mb wrk $LARGE_PATH" "h2-small h2load $SMALL_PATH" "h2-1mb h2load $LARGE_PATH"
+           "h1-close wrk-close $CLOSE_PATH")
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round of $ROUNDS"
   for sc in "${SCENARIOS[@]}"; do
@@ -433,6 +439,7 @@ meta = {
         {"id": "h1-1mb", "title": "HTTP/1.1 keep-alive over TLS (wrk), 1 MB response: GET /owa/?download=1048576"},
         {"id": "h2-small", "title": "HTTP/2 over TLS (h2load), small response: GET /owa/"},
         {"id": "h2-1mb", "title": "HTTP/2 over TLS (h2load), 1 MB response: GET /owa/?download=1048576"},
+        {"id": "h1-close", "title": "New connections: HTTP/1.1 over TLS with Connection: close (wrk), GET /healthz — req/s = new TLS connections/s"},
     ],
     "notes": [
         "Versions: " + e["VERSIONS"] + ".",

@@ -10,6 +10,9 @@ namespace CasGateway.DemoBackend;
 /// <summary>The one endpoint of a demo mailbox server.</summary>
 internal static class DemoMailboxEndpoint
 {
+    /// <summary>Trace headers besides traceparent and tracestate whose presence the answer reports.</summary>
+    private static readonly string[] OtherTraceHeaderNames = ["baggage", "Request-Id", "Correlation-Context"];
+
     private const int ChunkSize = 64 * 1024;
 
     public static async Task HandleAsync(HttpContext context, DemoMailboxServerOptions options)
@@ -91,7 +94,9 @@ internal static class DemoMailboxEndpoint
             TraceParent: request.Headers["traceparent"].ToString(),
             IdentityAudience: identity?.Audience,
             IdentityActsOnOtherMailbox: identity?.ActsOnOtherMailbox,
-            ForwardedProto: request.Headers["X-Forwarded-Proto"].ToString());
+            ForwardedProto: request.Headers["X-Forwarded-Proto"].ToString(),
+            TraceState: request.Headers["tracestate"].ToString(),
+            OtherTraceHeaders: [.. OtherTraceHeaderNames.Where(name => request.Headers.ContainsKey(name))]);
     }
 
     /// <summary>A WebSocket: the answer as its first text message, then every message echoed until the client closes.</summary>
@@ -147,7 +152,9 @@ public sealed record DemoAnswer(
     string TraceParent,
     string? IdentityAudience = null,
     bool? IdentityActsOnOtherMailbox = null,
-    string ForwardedProto = "")
+    string ForwardedProto = "",
+    string TraceState = "",
+    string[]? OtherTraceHeaders = null)
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 }

@@ -20,9 +20,11 @@ public sealed class BackendChannelFactory : ForwarderHttpClientFactory
 
     private readonly TimeProvider _clock;
     private readonly GatewayMetrics _metrics;
+    private readonly bool _tracing;
 
     public BackendChannelFactory(
         IOptions<BackendOptions> options,
+        IOptions<TelemetryOptions> telemetry,
         IHostEnvironment environment,
         TimeProvider clock,
         GatewayMetrics metrics,
@@ -32,6 +34,7 @@ public sealed class BackendChannelFactory : ForwarderHttpClientFactory
         _options = options.Value;
         _clock = clock;
         _metrics = metrics;
+        _tracing = telemetry.Value.TracingEnabled();
         if (_options.ClientCertificate is { } client)
         {
             _clientCertificate = CertificateFiles.Load(
@@ -53,6 +56,12 @@ public sealed class BackendChannelFactory : ForwarderHttpClientFactory
         handler.PooledConnectionLifetime = _options.PooledConnectionLifetime;
         handler.MaxConnectionsPerServer = _options.MaxConnectionsPerServer;
         handler.EnableMultipleHttp2Connections = true;
+        if (!_tracing)
+        {
+            // No span to propagate: without a propagator the handler skips its diagnostics layer altogether
+            // (BackendRequestTransform passes on a client's sampled trace context itself).
+            handler.ActivityHeadersPropagator = null;
+        }
         if (_clientCertificate is not null)
         {
             handler.SslOptions.ClientCertificates = [_clientCertificate];

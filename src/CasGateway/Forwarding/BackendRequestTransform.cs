@@ -2,6 +2,7 @@ using CasGateway.Authentication;
 using CasGateway.BackendAuth;
 using CasGateway.Configuration;
 using CasGateway.Location;
+using CasGateway.Observability;
 using Yarp.ReverseProxy.Model;
 using CasGateway.Routing;
 using Microsoft.Extensions.Options;
@@ -12,15 +13,18 @@ namespace CasGateway.Forwarding;
 
 /// <summary>
 /// Shapes every forwarded request: strips internal headers the client sent (and logs it), drops the client's
-/// credentials unless the route opts in, and adds the signed caller identity and the gateway markers.
+/// credentials unless the route opts in, passes on the client's sampled trace context when the gateway does not trace,
+/// and adds the signed caller identity and the gateway markers.
 /// </summary>
 public sealed partial class BackendRequestTransform(
     IOptions<BackendOptions> backend,
     IOptions<GatewayOptions> gateway,
     BackendCookie cookie,
     IdentityTokens tokens,
+    IOptions<TelemetryOptions> telemetry,
     ILogger<BackendRequestTransform> logger)
 {
+    private readonly bool _passOnClientTrace = !telemetry.Value.TracingEnabled();
     private readonly string _identityHeader = backend.Value.Identity.HeaderName;
     private readonly string _node = gateway.Value.NodeName;
 
@@ -46,6 +50,11 @@ public sealed partial class BackendRequestTransform(
             headers.Authorization = null;
         }
 
+        if (_passOnClientTrace)
+        {
+            // Not tracing: no span, so no propagator either (BackendChannelFactory); the client's sampled trace goes on.
+            ClientTraceContext.PassOn(http.Request.Headers, headers);
+        }
         RebuildCookies(http.Request, headers, cookie.Name);
         var routing = http.Features.Get<RoutePlanFeature>()?.Plan;
         var mailbox = routing?.MailboxAddress;

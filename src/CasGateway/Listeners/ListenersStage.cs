@@ -49,6 +49,17 @@ public static class ListenersStage
         {
             SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             ServerCertificateSelector = (_, host) => certificates.Select(host),
+            // With one certificate for every name, hand the handshake its prebuilt context (current after reloads)
+            // instead of the selector's certificate, which the TLS stack would turn into a new context each time.
+            OnAuthenticate = (_, tls) =>
+            {
+                if (certificates.SingleContext is { } context)
+                {
+                    tls.ServerCertificateSelectionCallback = null;
+                    tls.ServerCertificate = null;
+                    tls.ServerCertificateContext = context;
+                }
+            },
         };
         foreach (var hook in services.GetServices<IClientListenerHook>())
         {

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using CasGateway.Configuration;
 using Microsoft.Extensions.Options;
@@ -55,6 +56,12 @@ public sealed class ServerCertificateStore : IDisposable
         }
         return set.Default;
     }
+
+    /// <summary>
+    /// The prebuilt TLS context of the certificate that serves every host name, when only one is configured (null
+    /// when SNI chooses between several: then <see cref="Select"/> does, per handshake).
+    /// </summary>
+    public SslStreamCertificateContext? SingleContext => Volatile.Read(ref _current).Only;
 
     /// <summary>Reloads every certificate now; on failure the current ones stay.</summary>
     public void Reload()
@@ -119,7 +126,12 @@ public sealed class ServerCertificateStore : IDisposable
         fallback ??= options.Certificates.Count > 0
             ? byHost.Values.First()
             : CertificateFiles.LoadOrCreateSelfSigned(_selfSignedPath, "localhost", ["localhost"]);
-        return new CertificateSet(fallback, byHost.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase));
+        // One certificate for every name (the usual case): its TLS context, chain included, is built once here
+        // instead of by every handshake from the certificate a selector returns.
+        var only = byHost.Values.All(c => ReferenceEquals(c, fallback))
+            ? SslStreamCertificateContext.Create(fallback, additionalCertificates: null)
+            : null;
+        return new CertificateSet(fallback, byHost.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), only);
     }
 
     private void Watch(ListenerOptions options)
@@ -154,7 +166,7 @@ public sealed class ServerCertificateStore : IDisposable
         }
     }
 
-    private sealed record CertificateSet(X509Certificate2 Default, FrozenDictionary<string, X509Certificate2> ByHost);
+    private sealed record CertificateSet(X509Certificate2 Default, FrozenDictionary<string, X509Certificate2> ByHost, SslStreamCertificateContext? Only);
 }
 
 /// <summary>A configured certificate could not be used.</summary>

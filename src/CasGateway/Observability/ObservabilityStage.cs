@@ -18,13 +18,19 @@ public static class ObservabilityStage
     /// <summary>
     /// Serilog from the <c>Serilog</c> section (reloaded on change), the protocol log, the <c>CasGateway</c> meter
     /// and spans, OpenTelemetry with a Prometheus endpoint and, when <c>Gateway:Telemetry:OtlpEndpoint</c> is set,
-    /// OTLP export.
+    /// OTLP export. Tracing (<c>Gateway:Telemetry:Tracing</c>) is read at start.
     /// </summary>
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddSingleton<LogPipeline>();
-        services.AddSingleton<ILoggerFactory>(sp => new SerilogLoggerFactory(sp.GetRequiredService<LogPipeline>().Logger));
+        var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new();
+        var tracing = telemetry.TracingEnabled();
+        services.AddSingleton<ILoggerFactory>(sp =>
+        {
+            var serilog = new SerilogLoggerFactory(sp.GetRequiredService<LogPipeline>().Logger);
+            return tracing ? serilog : new UntracedLoggerFactory(serilog);
+        });
         services.AddValidatedOptions<ProtocolLogOptions>(ProtocolLogOptions.Section);
         services.AddValidatedOptions<TelemetryOptions>(TelemetryOptions.Section);
         services.AddSingleton<GatewayMetrics>();
@@ -33,31 +39,34 @@ public static class ObservabilityStage
         services.AddSingleton<ITransformProvider, ForwardTimingTransforms>();
         services.AddHostedService<BackendQueueListener>();
 
-        var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new();
         var node = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>()?.NodeName ?? Environment.MachineName;
         // This host's own meters only (several gateways can share a process, e.g. in tests); the HTTP client's
         // meter is process-wide, and its series carry the backend's address and port.
         builder.Metrics.EnableMetrics(GatewayMetrics.MeterName, null, null, MeterScope.Local);
         builder.Metrics.EnableMetrics(KestrelMeter, null, null, MeterScope.Local);
         builder.Metrics.EnableMetrics(HttpClientMeter, null, null, MeterScope.Global);
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("CasGateway", serviceInstanceId: node))
-            .WithTracing(tracing =>
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("CasGateway", serviceInstanceId: node));
+        // Spans only when someone takes them: an ActivitySource listener alone makes every request build its spans.
+        if (tracing)
+        {
+            otel.WithTracing(spans =>
             {
-                tracing.AddSource(GatewayTracing.SourceName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                spans.AddSource(GatewayTracing.SourceName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
                 if (telemetry.OtlpEndpoint is { } endpoint)
                 {
-                    tracing.AddOtlpExporter(o => Otlp(o, endpoint, telemetry.OtlpProtocol, "v1/traces"));
-                }
-            })
-            .WithMetrics(metrics =>
-            {
-                metrics.AddPrometheusExporter();
-                if (telemetry.OtlpEndpoint is { } endpoint)
-                {
-                    metrics.AddOtlpExporter(o => Otlp(o, endpoint, telemetry.OtlpProtocol, "v1/metrics"));
+                    spans.AddOtlpExporter(o => Otlp(o, endpoint, telemetry.OtlpProtocol, "v1/traces"));
                 }
             });
+        }
+        otel.WithMetrics(metrics =>
+        {
+            metrics.AddPrometheusExporter();
+            if (telemetry.OtlpEndpoint is { } endpoint)
+            {
+                metrics.AddOtlpExporter(o => Otlp(o, endpoint, telemetry.OtlpProtocol, "v1/metrics"));
+            }
+        });
         return builder;
     }
 

@@ -90,11 +90,13 @@ internal sealed class ProtocolLogWriter
         var request = context.Request;
         var user = context.User;
         var remote = context.Connection.RemoteIpAddress;
+        var span = record.Activity;
+        var traceId = ClientTraceContext.TraceIdOf(span, request.Headers[ClientTraceContext.TraceParent]);
         var properties = new List<LogEventProperty>(40)
         {
             Property("DateTime", record.StartedAt.ToString("o", CultureInfo.InvariantCulture)),
             Property("RequestId", context.TraceIdentifier),
-            Property("TraceId", record.Activity?.TraceId.ToHexString()),
+            Property("TraceId", traceId.ToHexString()),
             Property("ClientRequestId", HeaderText(request.Headers["client-request-id"])),
             Property("Protocol", protocol),
             Property("Method", request.Method),
@@ -135,9 +137,7 @@ internal sealed class ProtocolLogWriter
         {
             properties.Add(Property("UrlQuery", request.QueryString.Value ?? ""));
         }
-        var span = record.Activity;
-        _logger.Write(new LogEvent(DateTimeOffset.UtcNow, level, null, Template, properties,
-            span?.TraceId ?? default, span?.SpanId ?? default));
+        _logger.Write(new LogEvent(DateTimeOffset.UtcNow, level, null, Template, properties, traceId, span?.SpanId ?? default));
     }
 
     /// <summary>The chosen server: the plan's, or for "any server" requests the destination YARP picked.</summary>

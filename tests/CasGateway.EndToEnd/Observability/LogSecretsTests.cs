@@ -26,6 +26,8 @@ public sealed class LogSecretsTests
         var log = new CapturingLogSink();
         var settings = issuer.GatewaySettings();
         settings["Serilog:MinimumLevel:Default"] = "Verbose";
+        // The console as a deployment that logs to standard output adds it (production settings log to the file only).
+        settings["Serilog:WriteTo:Console:Name"] = "Console";
         foreach (var source in new[] { "Microsoft.AspNetCore", "Yarp", "Microsoft.Hosting.Lifetime" })
         {
             settings[$"Serilog:MinimumLevel:Override:{source}"] = "Verbose";

@@ -7,7 +7,10 @@ using Serilog.Core;
 
 namespace CasGateway.EndToEnd.Observability;
 
-/// <summary>Issue 9: W3C trace context from the client reaches the backend and the log line; the spans nest.</summary>
+/// <summary>
+/// Issue 9: W3C trace context from the client reaches the backend and the log line; the spans nest. Tracing is on
+/// (<c>Gateway:Telemetry:Tracing</c>): the spans go to an in-memory exporter instead of an OTLP collector.
+/// </summary>
 public sealed class TracingTests : IAsyncLifetime
 {
     private readonly CapturingLogSink _log = new();
@@ -21,7 +24,7 @@ public sealed class TracingTests : IAsyncLifetime
         _topology = await TestTopology.StartAsync();
         _gateway = await TestGateway.StartAsync(
             _topology,
-            new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Information" },
+            new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Information", ["Gateway:Telemetry:Tracing"] = "On" },
             services =>
             {
                 services.AddSingleton<ILogEventSink>(_log);
