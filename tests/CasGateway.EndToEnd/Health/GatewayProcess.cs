@@ -39,7 +39,12 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        foreach (var (key, value) in settings.Where(kv => kv.Value is not null))
+        // Standard output as the log, as under systemd or in a container (the production settings log to the file only):
+        // the listener line and every assertion on the output read it.
+        var withConsole = new Dictionary<string, string?>(settings);
+        withConsole.TryAdd("Serilog:WriteTo:Console:Name", "Batched");
+        withConsole.TryAdd("Serilog:WriteTo:Console:Args:configure:0:Name", "Console");
+        foreach (var (key, value) in withConsole.Where(kv => kv.Value is not null))
         {
             start.ArgumentList.Add($"--{key}={value}");
         }
