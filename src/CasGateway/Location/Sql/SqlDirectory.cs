@@ -246,11 +246,9 @@ internal sealed class SqlDirectory : IDisposable
             await ExecuteAsync(connection, transaction, SqlSchema.BumpVersion, cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
-        if (!IsPostgres)
-        {
-            // The connection goes back to the pool with SQLite's default cache.
-            await ExecuteAsync(connection, null, "PRAGMA cache_size = -2000", cancellationToken);
-        }
+        // Fresh planner statistics for the new contents (PostgreSQL would otherwise wait for autovacuum); the connection
+        // goes back to the pool with SQLite's default cache.
+        await ExecuteAsync(connection, null, IsPostgres ? "ANALYZE" : "PRAGMA cache_size = -2000", cancellationToken, ImportTimeoutSeconds);
     }
 
     /// <summary>Addresses compare case-insensitively: the key is the address in lower case.</summary>
