@@ -16,10 +16,10 @@ internal sealed record SqlMailbox(Mailbox Mailbox, string? PasswordHash);
 /// </summary>
 internal sealed class SqlDirectory : IDisposable
 {
-    private readonly DbDataSource _source;
     /// <summary>Bound on each statement of an import (a million rows are deleted, then written, in one statement each).</summary>
     private const int ImportTimeoutSeconds = 3600;
 
+    private readonly DbDataSource _source;
     private readonly int _commandTimeout;
 
     public SqlDirectory(SqlLocatorOptions options, string contentRoot)
