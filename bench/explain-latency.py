@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """POST /admin/explain for N random mailboxes userNNNNN@contoso.com (bench/gen-directory.py names), then for the
 same ones again: round-trip medians and p99 of cold (store asked) and cached lookups, over one keep-alive TLS
-connection. The admin is user00001@contoso.com with password "pw" (see bench/sql-directory.sh).
+connection. The admin is user00001@contoso.com with password "pw" (see bench/directory-scale.sh).
 
   explain-latency.py PORT N [COUNT=1000000]   (mailboxes in the directory)
 """

@@ -26,6 +26,7 @@ public static class AuthenticationStage
         services.AddValidatedOptions<GatewayAuthenticationOptions>(GatewayAuthenticationOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<PasswordHashGate>();
+        services.AddSingleton<CredentialCheckCache>();
         services.AddSingleton<PasswordVerifier>();
         services.AddSingleton<RecentSignIns>();
         // The store chosen by Gateway:Locator:Kind checks passwords (LocatorKinds registers it under this key).

@@ -10,7 +10,8 @@ namespace CasGateway.Authentication;
 /// Stale-if-error for passwords kept in an external directory (LDAP, SQL), as the location cache has for locations:
 /// every good sign-in is remembered — as a keyed hash of user name and password, never the password — for
 /// <c>Gateway:Locator:Resilience:StalePeriod</c>, and vouches for the same credentials only while the directory cannot
-/// be reached. While it answers, the directory alone decides, so a changed password or a disabled account counts at once.
+/// be reached. While it answers, the directory decides (through the <see cref="CredentialCheckCache"/>, so a changed password
+/// or a disabled account counts at the latest after <c>Gateway:Authentication:CredentialCacheLifetime</c>).
 /// </summary>
 public sealed class RecentSignIns(IOptions<LocatorOptions> options, TimeProvider clock)
 {

@@ -74,6 +74,7 @@ public static class LocatorKinds
         {
             _ when string.Equals(options.Kind, Ldap, StringComparison.OrdinalIgnoreCase) => options.Ldap.Problems($"{LocatorOptions.Section}:Ldap"),
             _ when string.Equals(options.Kind, Sql, StringComparison.OrdinalIgnoreCase) => options.Sql.Problems($"{LocatorOptions.Section}:Sql"),
+            _ when string.IsNullOrWhiteSpace(options.File.Path) => [$"{LocatorOptions.Section}:File:Path: required when {LocatorOptions.Section}:Kind is File."],
             _ => [],
         };
     }

@@ -84,8 +84,7 @@ public sealed class LocatorCacheOptions
 
 public sealed class DirectoryFileOptions
 {
-    /// <summary>Path of the directory JSON file, relative to the content root.</summary>
-    [Required]
+    /// <summary>Path of the directory JSON file, relative to the content root (required when <c>Kind</c> is <c>File</c>).</summary>
     public string Path { get; set; } = "Demo/directory.json";
 
     /// <summary>Poll the file for changes instead of relying on file-system events (network shares, containers).</summary>

@@ -169,7 +169,7 @@ public sealed class LdapStoreFixture : DirectoryStoreFixture
 }
 
 /// <summary>Issue 18: the LDAP store against real OpenLDAP servers.</summary>
-public sealed class LdapDirectoryTests(LdapStoreFixture store) : DirectoryStoreTests<LdapStoreFixture>(store)
+public sealed partial class LdapDirectoryTests(LdapStoreFixture store) : DirectoryStoreTests<LdapStoreFixture>(store)
 {
     [Fact]
     public async Task A_user_principal_name_signs_in_and_routes_to_its_mailbox()

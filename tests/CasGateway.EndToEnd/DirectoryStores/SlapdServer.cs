@@ -5,7 +5,8 @@ namespace CasGateway.EndToEnd.DirectoryStores;
 /// <summary>
 /// A throw-away OpenLDAP slapd (Debian <c>slapd</c>, see the shared slapd recipe): its own slapd.conf, mdb database
 /// and TLS certificate in a temp folder, loaded with <c>slapadd</c>, listening on loopback with LDAP (StartTLS) and
-/// LDAPS. Runs as a child in the foreground (<c>-d 0</c>), stopped with SIGTERM; the folder is removed at the end.
+/// LDAPS. Runs as a child in the foreground logging operations (<c>-d stats</c>: the bind lines are counted), stopped
+/// with SIGTERM; the folder is removed at the end.
 /// </summary>
 public sealed class SlapdServer : IAsyncDisposable
 {
@@ -13,6 +14,7 @@ public sealed class SlapdServer : IAsyncDisposable
     public const string AdminDn = "cn=admin,dc=contoso,dc=com";
     public const string AdminPassword = "adminpw";
     private readonly string _config;
+    private readonly List<string> _binds = [];
     private Process? _process;
 
     private SlapdServer(string folder)
@@ -73,13 +75,13 @@ public sealed class SlapdServer : IAsyncDisposable
     public async Task StartAsync()
     {
         var start = new ProcessStartInfo("/usr/sbin/slapd") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])["-d", "0", "-f", _config, "-h", $"{LdapUrl}/ {LdapsUrl}/"])
+        foreach (var argument in (string[])["-d", "stats", "-f", _config, "-h", $"{LdapUrl}/ {LdapsUrl}/"])
         {
             start.ArgumentList.Add(argument);
         }
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, line) => NoteBind(line.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await ExternalProgram.WaitUntilAsync(async () => _process.HasExited
@@ -94,6 +96,34 @@ public sealed class SlapdServer : IAsyncDisposable
             await ExternalProgram.StopAsync(_process);
             _process.Dispose();
             _process = null;
+        }
+    }
+
+    /// <summary>The DNs of the binds this server has logged so far (<c>conn=… op=… BIND dn="…" method=128</c>), in order.</summary>
+    public IReadOnlyList<string> Binds
+    {
+        get
+        {
+            lock (_binds)
+            {
+                return [.. _binds];
+            }
+        }
+    }
+
+    private void NoteBind(string? line)
+    {
+        const string Marker = " BIND dn=\"";
+        // The request line ("… method=128"); a successful bind adds a second "… mech=SIMPLE" line that is not counted.
+        var at = line?.IndexOf(Marker, StringComparison.Ordinal) ?? -1;
+        if (at >= 0 && line!.Contains(" method=", StringComparison.Ordinal))
+        {
+            var start = at + Marker.Length;
+            var end = line.IndexOf('"', start);
+            lock (_binds)
+            {
+                _binds.Add(end > start ? line[start..end] : line[start..]);
+            }
         }
     }
 

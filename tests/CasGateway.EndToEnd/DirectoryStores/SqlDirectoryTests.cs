@@ -71,6 +71,16 @@ public abstract class SqlStoreFixture : DirectoryStoreFixture
     }
 
     protected abstract DbConnection OpenConnection(string connectionString);
+
+    /// <summary>Runs <paramref name="sql"/> on the database and returns the first column of its first row as a number (0 for none).</summary>
+    public async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = OpenConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync() ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
+    }
 }
 
 public sealed class SqliteStoreFixture : SqlStoreFixture
@@ -195,6 +205,34 @@ public abstract class SqlDirectoryTests<TFixture>(TFixture store) : DirectorySto
                 Assert.Equal(expected, await ExplainAsync(fromSql, url, user));
             }
         }
+    }
+
+    [Fact]
+    public async Task A_repeated_import_replaces_every_row_moves_the_change_version_and_later_edits_still_move_it()
+    {
+        var connection = await Store.CreateDatabaseAsync("reimport" + Guid.NewGuid().ToString("N")[..8]);
+        const string Version = "SELECT version FROM directory_version WHERE id = 1";
+        Store.Import(Topology.Directory.Path, connection);
+        var first = await Store.ScalarAsync(connection, Version);
+        Assert.Equal(4, await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM mailboxes"));
+
+        // The rich directory: 4 mailboxes again, but other ones, with 2 aliases, 3 servers and 3 databases (4 copies).
+        Store.Import(RichDirectory(), connection);
+        var second = await Store.ScalarAsync(connection, Version);
+        Assert.True(second > first, $"the change version stayed at {first} through an import");
+        Assert.Equal((4L, 6L, 3L, 3L, 4L, 1L), (
+            await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM mailboxes"),
+            await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM mailbox_addresses"),
+            await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM servers"),
+            await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM databases"),
+            await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM database_copies"),
+            await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM offline_address_books")));
+        Assert.Equal(0, await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM mailbox_addresses WHERE address_key = 'carol@contoso.com'"));
+        Assert.Equal(1, await Store.ScalarAsync(connection, "SELECT COUNT(*) FROM mailbox_addresses a JOIN mailboxes m ON m.guid = a.mailbox_guid WHERE a.address_key = 'alice.two@contoso.com' AND m.primary_smtp_address = 'alice@contoso.com'"));
+
+        // An edit after the import moves the version: the change triggers are in place.
+        await Store.ScalarAsync(connection, "UPDATE servers SET version = '15.2.1544.5' WHERE fqdn = 'mbx1.contoso.com'");
+        Assert.True(await Store.ScalarAsync(connection, Version) > second, "an edit after an import did not move the change version");
     }
 
     private static Task<ExplainAnswer> ExplainAsync(TestGateway gateway, string path, string user)

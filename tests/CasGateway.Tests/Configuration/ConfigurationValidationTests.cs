@@ -138,6 +138,16 @@ public sealed class ConfigurationValidationTests : IDisposable
     }
 
     [Fact]
+    public void The_directory_file_path_is_required_only_when_the_file_store_is_chosen()
+    {
+        var (exit, _, error) = Validate("""{ "Gateway": { "Demo": { "Enabled": true }, "Locator": { "Kind": "Sql", "File": { "Path": "" }, "Sql": { "ConnectionString": "Data Source=directory.db" } } } }""");
+        Assert.True(exit == 0, error);
+        (exit, _, error) = Validate("""{ "Gateway": { "Demo": { "Enabled": true }, "Locator": { "Kind": "File", "File": { "Path": " " } } } }""");
+        Assert.Equal(2, exit);
+        Assert.Contains("Gateway:Locator:File:Path: required when Gateway:Locator:Kind is File.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Malformed_json_is_reported_with_its_position()
     {
         var (exit, _, error) = Validate("{ \"Gateway\": { \"Listeners\": { \"HttpsPort\": 8443, } ");

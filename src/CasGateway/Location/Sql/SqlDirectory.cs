@@ -16,6 +16,9 @@ internal sealed record SqlMailbox(Mailbox Mailbox, string? PasswordHash);
 /// </summary>
 internal sealed class SqlDirectory : IDisposable
 {
+    /// <summary>Bound on each statement of an import (a million rows are deleted, then written, in one statement each).</summary>
+    private const int ImportTimeoutSeconds = 3600;
+
     private readonly DbDataSource _source;
     private readonly int _commandTimeout;
 
@@ -219,91 +222,71 @@ internal sealed class SqlDirectory : IDisposable
             return found is null || active is null ? null : new MailboxDatabase(found, guid, active, copies);
         });
 
-    /// <summary>Replaces the whole directory with <paramref name="document"/> (already checked) in one transaction.</summary>
+    /// <summary>
+    /// Replaces the whole directory with <paramref name="document"/> (already checked) in one transaction, so readers
+    /// see the old directory until the new one is complete. Rows go in bulk: PostgreSQL's binary <c>COPY</c> per table;
+    /// on SQLite one prepared statement per table, rows in key order, a large page cache and the per-row change
+    /// triggers replaced by one version bump.
+    /// </summary>
     public async Task ImportAsync(DirectoryDocument document, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        if (!IsPostgres)
+        {
+            // 256 MB of page cache for this connection: a million-row B-tree stays in memory until the commit.
+            await ExecuteAsync(connection, null, "PRAGMA cache_size = -262144", cancellationToken);
+        }
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (!IsPostgres)
+        {
+            foreach (var (name, _) in SqlSchema.SqliteTriggers())
+            {
+                await ExecuteAsync(connection, transaction, $"DROP TRIGGER IF EXISTS {name}", cancellationToken);
+            }
+        }
         foreach (var table in (string[])["voice_addresses", "offline_address_books", "mailbox_addresses", "mailboxes", "database_copies", "databases", "servers", "sites"])
         {
-            await ExecuteAsync(connection, transaction, $"DELETE FROM {table}", cancellationToken);
+            await ExecuteAsync(connection, transaction, $"DELETE FROM {table}", cancellationToken, ImportTimeoutSeconds);
         }
-        await InsertAllAsync(connection, transaction, "INSERT INTO sites (name) VALUES (@name)", document.Sites, (c, s) => Parameter(c, "name", s.Name), cancellationToken);
-        await InsertAllAsync(connection, transaction,
-            "INSERT INTO servers (fqdn, site, version, backend_url, imap_endpoint, pop_endpoint, front_end, external_url, um_endpoint) VALUES (@fqdn, @site, @version, @url, @imap, @pop, @front, @external, @um)",
-            document.Servers,
-            (c, s) =>
-            {
-                Parameter(c, "fqdn", s.Fqdn);
-                Parameter(c, "site", s.Site);
-                Parameter(c, "version", s.Version);
-                Parameter(c, "url", s.BackendUrl);
-                Parameter(c, "imap", s.ImapEndpoint);
-                Parameter(c, "pop", s.PopEndpoint);
-                Parameter(c, "front", s.FrontEnd);
-                Parameter(c, "external", s.ExternalUrl);
-                Parameter(c, "um", s.UmEndpoint);
-            },
+        await ImportRowsAsync(connection, transaction, "sites", ["name"], document.Sites.Select(s => Row(s.Name)), cancellationToken);
+        await ImportRowsAsync(connection, transaction, "servers", ["fqdn", "site", "version", "backend_url", "imap_endpoint", "pop_endpoint", "front_end", "external_url", "um_endpoint"],
+            document.Servers.Select(s => Row(s.Fqdn, s.Site, s.Version, s.BackendUrl, s.ImapEndpoint, s.PopEndpoint, s.FrontEnd, s.ExternalUrl, s.UmEndpoint)),
             cancellationToken);
-        await InsertAllAsync(connection, transaction, "INSERT INTO databases (name, guid) VALUES (@name, @guid)", document.Databases,
-            (c, d) =>
-            {
-                Parameter(c, "name", d.Name);
-                Parameter(c, "guid", GuidText(d.Guid));
-            },
+        await ImportRowsAsync(connection, transaction, "databases", ["name", "guid"], document.Databases.Select(d => Row(d.Name, GuidText(d.Guid))), cancellationToken);
+        await ImportRowsAsync(connection, transaction, "database_copies", ["database_name", "server", "active"],
+            document.Databases.SelectMany(d => d.Copies.Select(c => Row(d.Name, c.Server, c.Active))),
             cancellationToken);
-        await InsertAllAsync(connection, transaction, "INSERT INTO database_copies (database_name, server, active) VALUES (@name, @server, @active)",
-            document.Databases.SelectMany(d => d.Copies.Select(c => (d.Name, c.Server, c.Active))),
-            (c, copy) =>
-            {
-                Parameter(c, "name", copy.Name);
-                Parameter(c, "server", copy.Server);
-                Parameter(c, "active", copy.Active);
-            },
+        await ImportRowsAsync(connection, transaction, "mailboxes", ["guid", "primary_smtp_address", "database_name", "display_name", "password_hash", "cloud_target_address"],
+            document.Mailboxes
+                .Select(m => (Key: GuidText(m.Guid), Mailbox: m))
+                .OrderBy(m => m.Key, StringComparer.Ordinal)
+                .Select(m => Row(m.Key, m.Mailbox.PrimarySmtpAddress, m.Mailbox.Database, m.Mailbox.DisplayName, m.Mailbox.PasswordHash, m.Mailbox.CloudTargetAddress)),
             cancellationToken);
-        await InsertAllAsync(connection, transaction,
-            "INSERT INTO mailboxes (guid, primary_smtp_address, database_name, display_name, password_hash, cloud_target_address) VALUES (@guid, @primary, @database, @name, @hash, @cloud)",
-            document.Mailboxes,
-            (c, m) =>
-            {
-                Parameter(c, "guid", GuidText(m.Guid));
-                Parameter(c, "primary", m.PrimarySmtpAddress);
-                Parameter(c, "database", m.Database);
-                Parameter(c, "name", m.DisplayName);
-                Parameter(c, "hash", m.PasswordHash);
-                Parameter(c, "cloud", m.CloudTargetAddress);
-            },
+        await ImportRowsAsync(connection, transaction, "mailbox_addresses", ["address_key", "address", "mailbox_guid", "position"],
+            document.Mailboxes
+                .SelectMany(m => m.Aliases.Prepend(m.PrimarySmtpAddress!).Select((a, i) => (Key: AddressKey(a), Address: a, m.Guid, Position: i)))
+                .OrderBy(a => a.Key, StringComparer.Ordinal)
+                .Select(a => Row(a.Key, a.Address, GuidText(a.Guid), a.Position)),
             cancellationToken);
-        await InsertAllAsync(connection, transaction, "INSERT INTO mailbox_addresses (address_key, address, mailbox_guid, position) VALUES (@key, @address, @guid, @position)",
-            document.Mailboxes.SelectMany(m => m.Aliases.Prepend(m.PrimarySmtpAddress!).Select((a, i) => (Address: a, m.Guid, Position: i))),
-            (c, a) =>
-            {
-                Parameter(c, "key", AddressKey(a.Address));
-                Parameter(c, "address", a.Address);
-                Parameter(c, "guid", GuidText(a.Guid));
-                Parameter(c, "position", a.Position);
-            },
-            cancellationToken);
-        await InsertAllAsync(connection, transaction, "INSERT INTO voice_addresses (kind, address, mailbox_guid) VALUES (@kind, @address, @guid)",
-            document.Mailboxes.SelectMany(VoiceRows),
-            (c, v) =>
-            {
-                Parameter(c, "kind", SqlSchema.VoiceKind(v.Address.Kind));
-                Parameter(c, "address", v.Address.Value);
-                Parameter(c, "guid", GuidText(v.Guid));
-            },
+        await ImportRowsAsync(connection, transaction, "voice_addresses", ["kind", "address", "mailbox_guid"],
+            document.Mailboxes.SelectMany(VoiceRows).Select(v => Row(SqlSchema.VoiceKind(v.Address.Kind), v.Address.Value, GuidText(v.Guid))),
             cancellationToken);
         var byAddress = document.Mailboxes.ToDictionary(m => AddressKey(m.PrimarySmtpAddress!), m => m.Guid);
-        await InsertAllAsync(connection, transaction, "INSERT INTO offline_address_books (guid, name, mailbox_guid) VALUES (@guid, @name, @mailbox)",
-            document.OfflineAddressBooks,
-            (c, o) =>
-            {
-                Parameter(c, "guid", GuidText(o.Guid));
-                Parameter(c, "name", o.Name);
-                Parameter(c, "mailbox", GuidText(byAddress[AddressKey(o.Mailbox!)]));
-            },
+        await ImportRowsAsync(connection, transaction, "offline_address_books", ["guid", "name", "mailbox_guid"],
+            document.OfflineAddressBooks.Select(o => Row(GuidText(o.Guid), o.Name, GuidText(byAddress[AddressKey(o.Mailbox!)]))),
             cancellationToken);
+        if (!IsPostgres)
+        {
+            foreach (var (_, create) in SqlSchema.SqliteTriggers())
+            {
+                await ExecuteAsync(connection, transaction, create, cancellationToken);
+            }
+            await ExecuteAsync(connection, transaction, SqlSchema.BumpVersion, cancellationToken);
+        }
         await transaction.CommitAsync(cancellationToken);
+        // Fresh planner statistics for the new contents (PostgreSQL would otherwise wait for autovacuum); the connection
+        // goes back to the pool with SQLite's default cache.
+        await ExecuteAsync(connection, null, IsPostgres ? "ANALYZE" : "PRAGMA cache_size = -2000", cancellationToken, ImportTimeoutSeconds);
     }
 
     /// <summary>A checked mailbox entry's telephone identities (the SIP address lower-cased, without <c>sip:</c>).</summary>
@@ -332,11 +315,11 @@ internal sealed class SqlDirectory : IDisposable
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await _source.OpenConnectionAsync(cancellationToken);
 
-    private DbCommand Command(DbConnection connection, string text, DbTransaction? transaction = null)
+    private DbCommand Command(DbConnection connection, string text, DbTransaction? transaction = null, int? timeoutSeconds = null)
     {
         var command = connection.CreateCommand();
         command.CommandText = text;
-        command.CommandTimeout = _commandTimeout;
+        command.CommandTimeout = timeoutSeconds ?? _commandTimeout;
         command.Transaction = transaction;
         return command;
     }
@@ -349,20 +332,55 @@ internal sealed class SqlDirectory : IDisposable
         command.Parameters.Add(parameter);
     }
 
-    private async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string text, CancellationToken cancellationToken)
+    private async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string text, CancellationToken cancellationToken, int? timeoutSeconds = null)
     {
-        await using var command = Command(connection, text, transaction);
+        await using var command = Command(connection, text, transaction, timeoutSeconds);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>One prepared command reused for every row.</summary>
-    private async Task InsertAllAsync<T>(DbConnection connection, DbTransaction transaction, string text, IEnumerable<T> rows, Action<DbCommand, T> bind, CancellationToken cancellationToken)
+    private static object?[] Row(params object?[] values) => values;
+
+    /// <summary>Writes <paramref name="rows"/> (values in <paramref name="columns"/> order) into <paramref name="table"/>.</summary>
+    private async Task ImportRowsAsync(DbConnection connection, DbTransaction transaction, string table, string[] columns, IEnumerable<object?[]> rows, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, text, transaction);
+        if (connection is NpgsqlConnection postgres)
+        {
+            // Binary COPY inside the import's transaction: the rows stream to the server without a round trip each.
+            await using var copy = await postgres.BeginBinaryImportAsync($"COPY {table} ({string.Join(", ", columns)}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+            copy.Timeout = TimeSpan.FromSeconds(ImportTimeoutSeconds);
+            foreach (var row in rows)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                foreach (var value in row)
+                {
+                    if (value is null)
+                    {
+                        await copy.WriteNullAsync(cancellationToken);
+                    }
+                    else
+                    {
+                        await copy.WriteAsync(value, cancellationToken);
+                    }
+                }
+            }
+            await copy.CompleteAsync(cancellationToken);
+            return;
+        }
+        // One prepared statement, its parameters made once and given new values for each row.
+        await using var command = Command(connection, $"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => "@p" + i))})", transaction, ImportTimeoutSeconds);
+        var parameters = new DbParameter[columns.Length];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            parameters[i] = command.CreateParameter();
+            parameters[i].ParameterName = "p" + i;
+            command.Parameters.Add(parameters[i]);
+        }
         foreach (var row in rows)
         {
-            command.Parameters.Clear();
-            bind(command, row);
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                parameters[i].Value = row[i] ?? DBNull.Value;
+            }
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -91,11 +91,27 @@ internal static class SqlSchema
             }
             yield break;
         }
+        foreach (var (_, create) in SqliteTriggers())
+        {
+            yield return create;
+        }
+    }
+
+    /// <summary>Bumps the change version once (what every trigger does).</summary>
+    public const string BumpVersion = "UPDATE directory_version SET version = version + 1 WHERE id = 1";
+
+    /// <summary>
+    /// SQLite's change triggers: SQLite has no statement triggers, so each fires for every row — an import drops them
+    /// inside its transaction and bumps the version once instead (PostgreSQL's fire once per statement and stay).
+    /// </summary>
+    public static IEnumerable<(string Name, string Create)> SqliteTriggers()
+    {
         foreach (var table in Tables)
         {
             foreach (var operation in (string[])["INSERT", "UPDATE", "DELETE"])
             {
-                yield return $"CREATE TRIGGER IF NOT EXISTS {table}_{operation.ToLowerInvariant()}_changed AFTER {operation} ON {table} BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END";
+                var name = $"{table}_{operation.ToLowerInvariant()}_changed";
+                yield return (name, $"CREATE TRIGGER IF NOT EXISTS {name} AFTER {operation} ON {table} BEGIN {BumpVersion}; END");
             }
         }
     }
