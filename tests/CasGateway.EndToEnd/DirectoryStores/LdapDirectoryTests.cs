@@ -204,6 +204,59 @@ public sealed partial class LdapDirectoryTests(LdapStoreFixture store) : Directo
     }
 
     [Fact]
+    public async Task A_directory_that_stops_answering_costs_the_locator_timeout_then_the_open_breaker_answers_503_at_once()
+    {
+        var timeout = TimeSpan.FromSeconds(3);
+        await using var gateway = await StartGatewayAsync(new()
+        {
+            // The directory's own operation timeout is far longer: the gateway's bound on a store call must cut it.
+            ["Gateway:Locator:Ldap:OperationTimeout"] = "00:00:30",
+            ["Gateway:Locator:Resilience:Timeout"] = "00:00:03",
+            ["Gateway:Locator:Resilience:MaxRetries"] = "0",
+            ["Gateway:Locator:Resilience:BreakerMinimumThroughput"] = "2",
+            ["Gateway:Locator:Resilience:BreakerFailureRatio"] = "0.5",
+            ["Gateway:Locator:Resilience:BreakerSamplingDuration"] = "00:01:00",
+            ["Gateway:Locator:Resilience:BreakerBreakDuration"] = "00:01:00",
+        });
+        using var client = gateway.CreateClient(timeout: TimeSpan.FromSeconds(15));
+        var alice = Topology.Directory.Mailbox("alice@contoso.com");
+        // Alice's password check is cached before the directory hangs; every later request needs only a location.
+        Assert.Equal("mbx1.contoso.com", (await SendAsync(client, "/owa/", TestGateway.Basic(alice))).Server);
+
+        await Store.Primary.SignalAsync("STOP");
+        await Store.Secondary.SignalAsync("STOP");
+        try
+        {
+            async Task<(HttpStatusCode Status, TimeSpan Took, TimeSpan? RetryAfter)> ColdAsync(string anchor)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/EWS/Exchange.asmx");
+                request.Headers.Authorization = TestGateway.Basic(alice);
+                request.Headers.Add("X-AnchorMailbox", anchor);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var response = await client.SendAsync(request);
+                return (response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started), response.Headers.RetryAfter?.Delta);
+            }
+
+            // The lookup waits the locator timeout, not the directory's 30 s, and is answered 503 with Retry-After.
+            var (status, took, retryAfter) = await ColdAsync("hang1@contoso.com");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.NotNull(retryAfter);
+            Assert.True(took > timeout - TimeSpan.FromMilliseconds(200) && took < TimeSpan.FromSeconds(25), $"answered after {took.TotalMilliseconds:0} ms");
+            // Alice's lookup (a success) and that timeout (a failure) are half failures over the minimum throughput: the
+            // breaker is open, and the next lookup is refused without waiting for the directory.
+            var (openStatus, openTook, openRetryAfter) = await ColdAsync("hang2@contoso.com");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, openStatus);
+            Assert.NotNull(openRetryAfter);
+            Assert.True(openTook < timeout, $"the open breaker answered after {openTook.TotalMilliseconds:0} ms, not at once");
+        }
+        finally
+        {
+            await Store.Primary.SignalAsync("CONT");
+            await Store.Secondary.SignalAsync("CONT");
+        }
+    }
+
+    [Fact]
     public async Task A_directory_certificate_that_does_not_chain_to_the_trusted_ca_is_refused()
     {
         var folder = Directory.CreateTempSubdirectory("casgw-ca.").FullName;

@@ -99,6 +99,10 @@ public sealed class SlapdServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops (<c>STOP</c>) or resumes (<c>CONT</c>) the process: a directory that accepts connections and never answers.</summary>
+    public Task SignalAsync(string signal)
+        => ExternalProgram.RunAsync("/bin/kill", [$"-{signal}", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+
     /// <summary>The DNs of the binds this server has logged so far (<c>conn=… op=… BIND dn="…" method=128</c>), in order.</summary>
     public IReadOnlyList<string> Binds
     {

@@ -76,7 +76,7 @@ internal sealed partial class LdapServerPool : IDisposable
                     }
                     catch (LdapException) when (!fresh)
                     {
-                        connection?.Dispose();
+                        Discard(connection);
                         connection = null;
                     }
                 }
@@ -92,7 +92,7 @@ internal sealed partial class LdapServerPool : IDisposable
             }
             finally
             {
-                connection?.Dispose();
+                Discard(connection);
                 slot.Gate.Release();
             }
         }
@@ -149,6 +149,19 @@ internal sealed partial class LdapServerPool : IDisposable
     {
         var healthy = _slots.Where(s => s.Healthy).ToList();
         return healthy.Count > 0 ? healthy : _slots;
+    }
+
+    /// <summary>
+    /// Closes a connection off the caller's path: closing one whose request is still outstanding (a directory that
+    /// accepts but never answers) blocks in the native library until the server speaks or the socket dies, and the
+    /// request that gave up on it must not wait for that.
+    /// </summary>
+    private static void Discard(LdapConnection? connection)
+    {
+        if (connection is not null)
+        {
+            _ = Task.Run(connection.Dispose, CancellationToken.None);
+        }
     }
 
     private async Task<LdapConnection> OpenAsync(LdapServer server, NetworkCredential credential, CancellationToken cancellationToken)
@@ -308,10 +321,14 @@ internal static class LdapConnectionExtensions
     {
         try
         {
-            var response = await Task.Factory.FromAsync(
-                (callback, state) => connection.BeginSendRequest(request, timeout, PartialResultProcessing.NoPartialResultSupport, callback, state),
-                connection.EndSendRequest,
-                null).WaitAsync(timeout, cancellationToken);
+            // Started off the caller's thread: the native library can block in BeginSendRequest itself (a directory
+            // that accepts connections and never answers), and the caller's timeout and token must still end the wait.
+            var response = await Task.Run(
+                () => Task.Factory.FromAsync(
+                    (callback, state) => connection.BeginSendRequest(request, timeout, PartialResultProcessing.NoPartialResultSupport, callback, state),
+                    connection.EndSendRequest,
+                    null),
+                CancellationToken.None).WaitAsync(timeout, cancellationToken);
             return (SearchResponse)response;
         }
         catch (TimeoutException)
