@@ -4,6 +4,7 @@ using CasGateway.Location.Sql;
 using CasGateway.Routing;
 using CasGateway.TestSupport;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 
 namespace CasGateway.EndToEnd.DirectoryStores;
@@ -205,6 +206,36 @@ public abstract class SqlDirectoryTests<TFixture>(TFixture store) : DirectorySto
                 Assert.Equal(expected, await ExplainAsync(fromSql, url, user));
             }
         }
+    }
+
+    [Fact]
+    public async Task Directory_init_adds_the_object_id_column_to_an_older_database_and_import_carries_it()
+    {
+        var connection = await Store.CreateDatabaseAsync("objectid" + Guid.NewGuid().ToString("N")[..8]);
+        var arguments = Store.SqlSettings(connection).Where(kv => kv.Key.StartsWith("Gateway:Locator:Sql:", StringComparison.Ordinal)).Select(kv => $"--{kv.Key}={kv.Value}").ToArray();
+        using (var printed = new StringWriter())
+        using (var error = new StringWriter())
+        {
+            Assert.True(SqlDirectoryCommands.Run(["init", .. arguments], printed, error) == 0, error.ToString());
+        }
+        // What a database made before bearer tokens mapped through SQL looks like.
+        await Store.ScalarAsync(connection, "DROP INDEX mailboxes_by_object_id");
+        await Store.ScalarAsync(connection, "ALTER TABLE mailboxes DROP COLUMN object_id");
+
+        Store.Import(Topology.Directory.Path, connection);
+        var options = new ConfigurationBuilder().AddInMemoryCollection(Store.SqlSettings(connection)).Build()
+            .GetSection("Gateway:Locator:Sql").Get<SqlLocatorOptions>()!;
+        using var directory = new SqlDirectory(options, Topology.Folder);
+        foreach (var owner in (string[])["alice@contoso.com", "bob@contoso.com", "frank@contoso.com"])
+        {
+            var found = await directory.FindByObjectIdAsync(TestDirectory.ObjectIdOf(owner), CancellationToken.None);
+            Assert.Equal((owner, Topology.Directory.Mailbox(owner).Guid), (found?.PrimarySmtpAddress, found?.Guid));
+        }
+        Assert.Null(await directory.FindByObjectIdAsync(Guid.NewGuid(), CancellationToken.None));
+        Assert.Equal(4, await Store.ScalarAsync(connection, "SELECT COUNT(object_id) FROM mailboxes"));
+        // One mailbox per object id: the unique index is there again.
+        var alice = TestDirectory.ObjectIdOf("alice@contoso.com").ToString("D");
+        await Assert.ThrowsAnyAsync<DbException>(() => Store.ScalarAsync(connection, $"UPDATE mailboxes SET object_id = '{alice}' WHERE primary_smtp_address = 'bob@contoso.com'"));
     }
 
     [Fact]
