@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using CasGateway.Anchoring;
 using CasGateway.Location;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace CasGateway.Authentication;
@@ -11,29 +12,50 @@ namespace CasGateway.Authentication;
 /// <c>Gateway:Locator:Kind</c> (<see cref="IObjectIdDirectory"/>: the file's <c>objectId</c>, SQL's
 /// <c>object_id</c>, LDAP's <c>msDS-ExternalDirectoryObjectId</c>). <c>preferred_username</c> names the mailbox only
 /// when <c>Gateway:Authentication:BearerUsernameFallback</c> is on — a user name is something another tenant's admin
-/// can set, an object id is not.
+/// can set, an object id is not. Answers are remembered like locations (<c>Gateway:Locator:Cache</c>: found for
+/// <c>TimeToLive</c>, not found for <c>NegativeTimeToLive</c>, at most <c>SizeLimit</c>, forgotten when the store
+/// changes as a whole), so a client sending a token with every request does not cost a directory query each.
 /// </summary>
-public sealed class BearerMailboxMapper(IObjectIdDirectory directory, IMailboxLocator locator, IOptionsMonitor<GatewayAuthenticationOptions> options, IConfiguration configuration)
+public sealed class BearerMailboxMapper : IDisposable
 {
     private static readonly string[] TenantClaims = ["tid", "http://schemas.microsoft.com/identity/claims/tenantid"];
     private static readonly string[] ObjectIdClaims = ["oid", "http://schemas.microsoft.com/identity/claims/objectidentifier"];
+
+    private readonly IObjectIdDirectory _directory;
+    private readonly IMailboxLocator _locator;
+    private readonly IOptionsMonitor<GatewayAuthenticationOptions> _options;
+    private readonly IConfiguration _configuration;
+    private readonly LocatorCacheOptions _cacheOptions;
+    private readonly MemoryCache _objectIds;
+
+    public BearerMailboxMapper(IObjectIdDirectory directory, IMailboxLocator locator, IOptions<LocatorOptions> locatorOptions,
+        IOptionsMonitor<GatewayAuthenticationOptions> options, IConfiguration configuration)
+    {
+        _directory = directory;
+        _locator = locator;
+        _options = options;
+        _configuration = configuration;
+        _cacheOptions = locatorOptions.Value.Cache;
+        _objectIds = new MemoryCache(new MemoryCacheOptions { SizeLimit = _cacheOptions.SizeLimit });
+        _locator.Changed += _objectIds.Clear;
+    }
 
     /// <summary>The caller's mailbox, or why there is none (for the log: never the token's content).</summary>
     /// <exception cref="LocatorUnavailableException">The directory cannot answer right now (bounded by the store's own timeouts).</exception>
     public async Task<(Mailbox? Mailbox, string? Problem)> MapAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(configuration["AzureAd:TenantId"], out var tenant) || First(principal, TenantClaims) is not { } tid
+        if (!Guid.TryParse(_configuration["AzureAd:TenantId"], out var tenant) || First(principal, TenantClaims) is not { } tid
             || !Guid.TryParse(tid, out var tokenTenant) || tokenTenant != tenant)
         {
             return (null, "the token is not from the configured tenant");
         }
         if (First(principal, ObjectIdClaims) is { } oid && Guid.TryParse(oid, out var objectId) && objectId != Guid.Empty
-            && await directory.FindByObjectIdAsync(objectId, cancellationToken) is { } mailbox)
+            && await FindAsync(objectId, cancellationToken) is { } mailbox)
         {
             return (mailbox, null);
         }
-        if (options.CurrentValue.BearerUsernameFallback && AnchorMailbox.TryParse(principal.FindFirstValue("preferred_username"), out var anchor)
-            && anchor.Value.Kind == AnchorKind.Smtp && await locator.LocateAsync(anchor.Value, cancellationToken) is { } named)
+        if (_options.CurrentValue.BearerUsernameFallback && AnchorMailbox.TryParse(principal.FindFirstValue("preferred_username"), out var anchor)
+            && anchor.Value.Kind == AnchorKind.Smtp && await _locator.LocateAsync(anchor.Value, cancellationToken) is { } named)
         {
             return (named.Mailbox, null);
         }
@@ -55,6 +77,30 @@ public sealed class BearerMailboxMapper(IObjectIdDirectory directory, IMailboxLo
         }
         return problem;
     }
+
+    public void Dispose()
+    {
+        _locator.Changed -= _objectIds.Clear;
+        _objectIds.Dispose();
+    }
+
+    /// <summary>The store's answer for <paramref name="objectId"/>, remembered (found or not) for the cache's lifetimes.</summary>
+    private async ValueTask<Mailbox?> FindAsync(Guid objectId, CancellationToken cancellationToken)
+    {
+        if (_objectIds.TryGetValue(objectId, out Known? known))
+        {
+            return known!.Mailbox;
+        }
+        var mailbox = await _directory.FindByObjectIdAsync(objectId, cancellationToken);
+        _objectIds.Set(objectId, new Known(mailbox), new MemoryCacheEntryOptions
+        {
+            Size = 1,
+            AbsoluteExpirationRelativeToNow = mailbox is null ? _cacheOptions.NegativeTimeToLive : _cacheOptions.TimeToLive,
+        });
+        return mailbox;
+    }
+
+    private sealed record Known(Mailbox? Mailbox);
 
     private static string? First(ClaimsPrincipal principal, string[] types)
     {

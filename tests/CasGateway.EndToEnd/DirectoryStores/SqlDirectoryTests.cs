@@ -239,6 +239,45 @@ public abstract class SqlDirectoryTests<TFixture>(TFixture store) : DirectorySto
     }
 
     [Fact]
+    public async Task An_object_id_edited_in_sql_is_followed_by_bearer_sign_in()
+    {
+        await using var issuer = await OidcServer.StartAsync();
+        var settings = issuer.GatewaySettings();
+        settings["Gateway:Locator:File:Path"] = "";
+        await using var gateway = await StartGatewayAsync(settings);
+        using var client = gateway.CreateClient();
+        var connection = Store.StoreSettings()["Gateway:Locator:Sql:ConnectionString"]!;
+        var newId = Guid.NewGuid();
+        var token = issuer.IssueToken("bob@contoso.com", objectId: newId);
+        Assert.Equal("Forbidden", await MailboxOfAsync(client, token));
+
+        // Bob's account is re-created in the tenant: his new object id is written to the store.
+        await Store.ScalarAsync(connection, $"UPDATE mailboxes SET object_id = '{newId:D}' WHERE primary_smtp_address = 'bob@contoso.com'");
+        try
+        {
+            var followed = await RequestPath.RequestPathTests.PollAsync(() => MailboxOfAsync(client, token), m => m == "bob@contoso.com", TimeSpan.FromSeconds(10));
+            Assert.Equal("bob@contoso.com", followed);
+            var old = issuer.IssueToken("bob@contoso.com");
+            var refused = await RequestPath.RequestPathTests.PollAsync(() => MailboxOfAsync(client, old), m => m == "Forbidden", TimeSpan.FromSeconds(10));
+            Assert.Equal("Forbidden", refused);
+        }
+        finally
+        {
+            await Store.ScalarAsync(connection,
+                $"UPDATE mailboxes SET object_id = '{TestDirectory.ObjectIdOf("bob@contoso.com"):D}' WHERE primary_smtp_address = 'bob@contoso.com'");
+        }
+    }
+
+    /// <summary>The mailbox a bearer token reached, or the status when it reached none.</summary>
+    private static async Task<string> MailboxOfAsync(HttpClient client, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/EWS/Exchange.asmx");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode == System.Net.HttpStatusCode.OK ? (await response.ReadAnswerAsync()).Mailbox : response.StatusCode.ToString();
+    }
+
+    [Fact]
     public async Task A_repeated_import_replaces_every_row_moves_the_change_version_and_later_edits_still_move_it()
     {
         var connection = await Store.CreateDatabaseAsync("reimport" + Guid.NewGuid().ToString("N")[..8]);
