@@ -153,7 +153,12 @@ public sealed class PostgresStoreFixture : SqlStoreFixture
 
     public override Task TakeDownAsync() => _cluster.StopAsync();
 
-    public override Task BringBackAsync() => _cluster.StartAsync();
+    /// <summary>Restarts the cluster and drops pooled connections the restart killed (the tests' own edits use the pool too).</summary>
+    public override async Task BringBackAsync()
+    {
+        await _cluster.StartAsync();
+        NpgsqlConnection.ClearAllPools();
+    }
 
     protected override async Task StartStoreAsync()
     {
