@@ -1,5 +1,6 @@
 using CasGateway.Authentication.Browser;
 using CasGateway.Configuration;
+using CasGateway.Location;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
@@ -67,9 +68,35 @@ public static class AuthenticationStage
                     await validated(context);
                     if (context.Principal is { } principal)
                     {
-                        // No mailbox: still authenticated (an admin token may have none), but refused on mailbox routes.
-                        context.HttpContext.RequestServices.GetRequiredService<BearerMailboxMapper>().AddMailboxClaims(principal);
+                        try
+                        {
+                            // No mailbox: still authenticated (an admin token may have none), but refused on mailbox routes.
+                            await context.HttpContext.RequestServices.GetRequiredService<BearerMailboxMapper>().AddMailboxClaimsAsync(principal, context.HttpContext.RequestAborted);
+                        }
+                        catch (LocatorUnavailableException)
+                        {
+                            // As for a password the directory cannot check: 503 with Retry-After, not a 401 that makes clients prompt.
+                            context.HttpContext.Items[DirectoryUnavailableKey] = true;
+                            context.Fail("The mailbox directory cannot be reached.");
+                        }
                     }
+                };
+                var challenge = options.Events.OnChallenge;
+                options.Events.OnChallenge = async context =>
+                {
+                    if (!context.HttpContext.Items.ContainsKey(DirectoryUnavailableKey))
+                    {
+                        await challenge(context);
+                        return;
+                    }
+                    context.HandleResponse();
+                    // Set now, and again when the response starts so that another scheme's challenge (Basic's 401) cannot undo it.
+                    RefuseUnavailable(context.Response);
+                    context.Response.OnStarting(() =>
+                    {
+                        RefuseUnavailable(context.Response);
+                        return Task.CompletedTask;
+                    });
                 };
             });
         }
@@ -80,5 +107,15 @@ public static class AuthenticationStage
             .SetFallbackPolicy(policy);
         builder.AddBrowserSignIn(authentication, schemes);
         return builder;
+    }
+
+    /// <summary>Marks a request whose bearer token could not be mapped to a mailbox because the directory is down.</summary>
+    private static readonly object DirectoryUnavailableKey = new();
+
+    private static void RefuseUnavailable(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        response.Headers.Remove(Microsoft.Net.Http.Headers.HeaderNames.WWWAuthenticate);
+        response.Headers.RetryAfter = PasswordSignIn.UnavailableRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -3,7 +3,7 @@ using CasGateway.Anchoring;
 namespace CasGateway.Location;
 
 /// <summary>The embedded locator: answers from the directory file in memory.</summary>
-public sealed class DirectoryFileLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory
+public sealed class DirectoryFileLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory, IObjectIdDirectory
 {
     private readonly DirectoryFileSource _source;
 
@@ -24,4 +24,7 @@ public sealed class DirectoryFileLocator : IMailboxLocator, ILocatorStore, IVoic
 
     public ValueTask<Mailbox?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
         => ValueTask.FromResult(_source.Current.FindVoiceUser(address));
+
+    public ValueTask<Mailbox?> FindByObjectIdAsync(Guid objectId, CancellationToken cancellationToken)
+        => ValueTask.FromResult(_source.Current.FindByObjectId(objectId));
 }

@@ -20,7 +20,8 @@ public static class LocatorKinds
     /// <summary>
     /// Registers the store under <see cref="LocationStage.StoreKey"/>: only the location cache asks it; every other
     /// caller gets the cache as <see cref="IMailboxLocator"/>. Also registers the store's credential validator and
-    /// its telephone lookups (<see cref="IVoiceDirectory"/>: every store has them, so the SIP call router can rely on them).
+    /// its telephone lookups (<see cref="IVoiceDirectory"/>: every store has them, so the SIP call router can rely on them)
+    /// and its object-id lookup (<see cref="IObjectIdDirectory"/>, for bearer tokens).
     /// </summary>
     public static void AddLocatorStore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -33,6 +34,7 @@ public static class LocatorKinds
                 services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<LdapMailboxLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<LdapMailboxLocator>());
                 services.AddSingleton<IVoiceDirectory>(sp => sp.GetRequiredService<LdapMailboxLocator>());
+                services.AddSingleton<IObjectIdDirectory>(sp => sp.GetRequiredService<LdapMailboxLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, LdapCredentialValidator>(CredentialValidatorKey);
                 break;
             case var kind when string.Equals(kind, Sql, StringComparison.OrdinalIgnoreCase):
@@ -41,6 +43,7 @@ public static class LocatorKinds
                 services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<SqlMailboxLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<SqlMailboxLocator>());
                 services.AddSingleton<IVoiceDirectory>(sp => sp.GetRequiredService<SqlMailboxLocator>());
+                services.AddSingleton<IObjectIdDirectory>(sp => sp.GetRequiredService<SqlMailboxLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, SqlCredentialValidator>(CredentialValidatorKey);
                 break;
             default:
@@ -48,6 +51,7 @@ public static class LocatorKinds
                 services.AddKeyedSingleton<IMailboxLocator>(LocationStage.StoreKey, (sp, _) => sp.GetRequiredService<DirectoryFileLocator>());
                 services.AddSingleton<ILocatorStore>(sp => sp.GetRequiredService<DirectoryFileLocator>());
                 services.AddSingleton<IVoiceDirectory>(sp => sp.GetRequiredService<DirectoryFileLocator>());
+                services.AddSingleton<IObjectIdDirectory>(sp => sp.GetRequiredService<DirectoryFileLocator>());
                 services.AddKeyedSingleton<ICredentialValidator, DirectoryCredentialValidator>(CredentialValidatorKey);
                 break;
         }

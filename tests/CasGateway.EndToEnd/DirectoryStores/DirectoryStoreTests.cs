@@ -249,6 +249,87 @@ public abstract class DirectoryStoreTests<TFixture>(TFixture store) : IClassFixt
         }
     }
 
+    [Fact]
+    public async Task A_bearer_token_reaches_the_mailbox_whose_object_id_the_store_holds()
+    {
+        await using var issuer = await OidcServer.StartAsync();
+        var settings = issuer.GatewaySettings();
+        // As an admin running this store has it: no directory file at all, so only the store can name the mailbox.
+        settings["Gateway:Locator:File:Path"] = "";
+        settings["Gateway:Mail:Imap:ImplicitTlsPort"] = "0";
+        settings["Gateway:Mail:FailedAttemptDelay"] = "00:00:00";
+        settings["Gateway:Mail:Backend:MasterUser"] = "gateway";
+        settings["Gateway:Mail:Backend:MasterPassword"] = "master-secret";
+        await using var gateway = await StartGatewayAsync(settings);
+        var imapEndPoint = gateway.GetRequiredService<CasGateway.Mail.MailListeners>().EndPointOf(CasGateway.Mail.Core.MailProtocol.Imap, true);
+        using var client = gateway.CreateClient();
+        // The object id decides, whatever the user name says: alice's token names bob, bob's names alice.
+        foreach (var (owner, named, server) in new[] { ("alice@contoso.com", "bob@contoso.com", "mbx1.contoso.com"), ("bob@contoso.com", "alice@contoso.com", "mbx2.contoso.com") })
+        {
+            using var response = await SendBearerAsync(client, issuer.IssueToken(named, objectId: TestDirectory.ObjectIdOf(owner)));
+            var answer = await response.ReadAnswerAsync();
+            Assert.Equal((server, owner), (answer.Server, answer.Mailbox));
+            Assert.False(answer.IdentityActsOnOtherMailbox);
+        }
+
+        // An object id no mailbox holds, or one from another tenant: authenticated perhaps, but no mailbox and no backend.
+        var before = Topology.Backend("mbx1.contoso.com").Requests;
+        using (var unknown = await SendBearerAsync(client, issuer.IssueToken("alice@contoso.com", objectId: Guid.NewGuid())))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, unknown.StatusCode);
+        }
+        using (var foreign = await SendBearerAsync(client, issuer.IssueToken("alice@contoso.com", tenantId: Guid.NewGuid())))
+        {
+            Assert.True(foreign.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, $"got {(int)foreign.StatusCode}");
+        }
+        Assert.Equal(before, Topology.Backend("mbx1.contoso.com").Requests);
+        // IMAP XOAUTH2 maps the token through the same store: signed in as carol (the topology's servers have no IMAP endpoint).
+        Assert.Equal("a NO [AUTHORIZATIONFAILED] This protocol is not available for this mailbox.",
+            await ImapXOAuth2Async(gateway, imapEndPoint, "carol@contoso.com", issuer.IssueToken("carol@contoso.com")));
+
+        // The store down: a valid token is a temporary failure (503, Retry-After), not a sign-in failure or a crash.
+        await Store.TakeDownAsync();
+        try
+        {
+            var token = issuer.IssueToken("carol@contoso.com");
+            var status = await RequestPath.RequestPathTests.PollAsync(async () =>
+            {
+                using var response = await SendBearerAsync(client, token);
+                return (response.StatusCode, response.Headers.RetryAfter is not null, response.Headers.WwwAuthenticate.Count);
+            }, s => s.StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(15));
+            Assert.Equal((HttpStatusCode.ServiceUnavailable, true, 0), status);
+            Assert.Equal("a NO [UNAVAILABLE] The mailbox directory is unavailable; try again later.",
+                await ImapXOAuth2Async(gateway, imapEndPoint, "carol@contoso.com", token));
+        }
+        finally
+        {
+            await Store.BringBackAsync();
+        }
+        var recovered = await RequestPath.RequestPathTests.PollAsync(async () =>
+        {
+            using var response = await SendBearerAsync(client, issuer.IssueToken("carol@contoso.com"));
+            return response.StatusCode == HttpStatusCode.OK ? (await response.ReadAnswerAsync()).Mailbox : response.StatusCode.ToString();
+        }, m => m == "carol@contoso.com", TimeSpan.FromSeconds(20));
+        Assert.Equal("carol@contoso.com", recovered);
+    }
+
+    /// <summary>One IMAP <c>AUTHENTICATE XOAUTH2</c> with the token as initial response; the tagged answer.</summary>
+    private static async Task<string> ImapXOAuth2Async(TestGateway gateway, System.Net.IPEndPoint endPoint, string user, string token)
+    {
+        await using var imap = await CasGateway.EndToEnd.Mail.RawMailConnection.OpenAsync(endPoint, gateway.ServerCertificate);
+        Assert.StartsWith("* OK", await imap.ReadLineAsync());
+        var response = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"user={user}\u0001auth=Bearer {token}\u0001\u0001"));
+        await imap.SendAsync($"a AUTHENTICATE XOAUTH2 {response}\r\n");
+        return await imap.ReadLineAsync() ?? "(connection closed)";
+    }
+
+    private static Task<HttpResponseMessage> SendBearerAsync(HttpClient client, string token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/EWS/Exchange.asmx");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client.SendAsync(request);
+    }
+
     /// <summary>The gateway in front of the topology, with this store and short cache lifetimes.</summary>
     protected Task<TestGateway> StartGatewayAsync(Dictionary<string, string?>? overrides = null)
     {

@@ -25,9 +25,10 @@ public sealed class LdapStoreFixture : DirectoryStoreFixture
         attributetype ( ContosoAttr:6 NAME 'msExchServerSite' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
         attributetype ( ContosoAttr:7 NAME 'userPrincipalName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
         attributetype ( ContosoAttr:8 NAME 'msRTCSIP-PrimaryUserAddress' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+        attributetype ( ContosoAttr:9 NAME 'msDS-ExternalDirectoryObjectId' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
         objectclass ( ContosoOC:1 NAME 'contosoExchangeObject' SUP top AUXILIARY
             MAY ( msExchMailboxGuid $ homeMDB $ msExchOwningServer $ proxyAddresses $ dNSHostName $ msExchServerSite $ userPrincipalName $
-                  msRTCSIP-PrimaryUserAddress ) )
+                  msRTCSIP-PrimaryUserAddress $ msDS-ExternalDirectoryObjectId ) )
 
         """;
 
@@ -150,7 +151,9 @@ public sealed class LdapStoreFixture : DirectoryStoreFixture
                     : "")
                 .Append($"userPrincipalName: {local}@corp.contoso.test\n")
                 .Append($"msExchMailboxGuid:: {Convert.ToBase64String(mailbox.Guid.ToByteArray())}\n")
-                .Append($"homeMDB: cn={mailbox.Database},ou=Databases,{SlapdServer.Suffix}\n");
+                .Append($"homeMDB: cn={mailbox.Database},ou=Databases,{SlapdServer.Suffix}\n")
+                // The owner's Entra ID object id as Entra Connect writes it back (User_<guid>); bob's as a bare GUID.
+                .Append($"msDS-ExternalDirectoryObjectId: {(local == "bob" ? "" : "User_")}{TestDirectory.ObjectIdOf(mailbox.Address)}\n");
             if (mailbox.PasswordHash is not null)
             {
                 ldif.Append($"userPassword: {TestDirectory.PasswordOf(mailbox.Address)}\n");

@@ -22,6 +22,21 @@ public sealed class LdapFilterTests
     }
 
     [Theory]
+    [InlineData("6F1C2E2A-3B4D-4E5F-8A9B-0C1D2E3F4A5B")]
+    [InlineData("6f1c2e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b")]
+    [InlineData("{6f1c2e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b}")]
+    [InlineData("6f1c2e2a3b4d4e5f8a9b0c1d2e3f4a5b")]
+    public void An_object_id_is_matched_as_entra_connect_writes_it_back_and_as_a_bare_guid(string oid)
+    {
+        // Whatever form the token's oid claim had, the filter asks for the two forms a directory holds, in lower case.
+        var filter = LdapFilter.ObjectId("msDS-ExternalDirectoryObjectId", Guid.Parse(oid));
+        Assert.Equal(
+            "(|(msDS-ExternalDirectoryObjectId=User_6f1c2e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b)(msDS-ExternalDirectoryObjectId=6f1c2e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b))",
+            filter);
+        Assert.True(LdapFilter.IsWellFormed(filter));
+    }
+
+    [Theory]
     [InlineData("(objectClass=user)", true)]
     [InlineData("(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))", true)]
     [InlineData("(cn=a\\29b)", true)]

@@ -46,6 +46,12 @@ internal sealed partial class LdapDirectory(LdapServerPool pool, IOptions<Locato
     public Task<LdapMailboxEntry?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
         => VoiceFilter(address) is { } filter ? FindUserAsync(filter, address.Value, cancellationToken) : Task.FromResult<LdapMailboxEntry?>(null);
 
+    /// <summary>The mailbox user whose <see cref="LdapAttributeMap.ObjectId"/> holds this object id, or null (none, more than one, or no attribute mapped).</summary>
+    public Task<LdapMailboxEntry?> FindByObjectIdAsync(Guid objectId, CancellationToken cancellationToken)
+        => Map.ObjectId.Length > 0
+            ? FindUserAsync(LdapFilter.ObjectId(Map.ObjectId, objectId), "oid " + objectId.ToString("D"), cancellationToken)
+            : Task.FromResult<LdapMailboxEntry?>(null);
+
     public Task<LdapDatabaseEntry?> ReadDatabaseAsync(string dn, CancellationToken cancellationToken)
         => pool.RunAsync(async (connection, ct) =>
         {

@@ -40,6 +40,16 @@ internal static class LdapFilter
     /// <summary><c>(attribute=value)</c> with the value escaped.</summary>
     public static string Equal(string attribute, string value) => $"({attribute}={Escape(value)})";
 
+    /// <summary>
+    /// <c>(|(attribute=User_guid)(attribute=guid))</c>: an Entra ID object id in the form Entra Connect writes back to
+    /// <c>msDS-ExternalDirectoryObjectId</c> (<c>User_</c> and the GUID in lower case) and as a bare GUID.
+    /// </summary>
+    public static string ObjectId(string attribute, Guid objectId)
+    {
+        var text = objectId.ToString("D");
+        return $"(|{Equal(attribute, "User_" + text)}{Equal(attribute, text)})";
+    }
+
     /// <summary>A configured filter: in parentheses, balanced, no NUL (a cheap check that catches typos at start).</summary>
     public static bool IsWellFormed(string? filter)
     {

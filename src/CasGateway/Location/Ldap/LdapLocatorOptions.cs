@@ -133,6 +133,13 @@ public sealed class LdapAttributeMap
 
     public string DisplayName { get; set; } = "displayName";
 
+    /// <summary>
+    /// On the user: the owner's Entra ID object id (a bearer token's <c>oid</c>), as Entra Connect writes it back to
+    /// Active Directory — <c>User_&lt;guid&gt;</c> — or the bare GUID; matched in both forms. Empty: bearer tokens
+    /// find no mailbox (unless <c>Gateway:Authentication:BearerUsernameFallback</c> is on).
+    /// </summary>
+    public string ObjectId { get; set; } = "msDS-ExternalDirectoryObjectId";
+
     /// <summary>On the user: the DN of the mailbox database.</summary>
     public string Database { get; set; } = "homeMDB";
 

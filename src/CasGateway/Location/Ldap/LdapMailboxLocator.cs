@@ -9,7 +9,7 @@ namespace CasGateway.Location.Ldap;
 /// miss, so a database moved in the directory is followed once the cached location expires. The server list (the
 /// forwarder's destinations) is re-read every health-check interval; a change raises <see cref="Changed"/>.
 /// </summary>
-internal sealed partial class LdapMailboxLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory, IDisposable
+internal sealed partial class LdapMailboxLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory, IObjectIdDirectory, IDisposable
 {
     private readonly LdapDirectory _directory;
     private readonly LdapServerPool _pool;
@@ -61,6 +61,9 @@ internal sealed partial class LdapMailboxLocator : IMailboxLocator, ILocatorStor
 
     public async ValueTask<Mailbox?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
         => (await _directory.FindVoiceUserAsync(address, cancellationToken))?.Mailbox;
+
+    public async ValueTask<Mailbox?> FindByObjectIdAsync(Guid objectId, CancellationToken cancellationToken)
+        => (await _directory.FindByObjectIdAsync(objectId, cancellationToken))?.Mailbox;
 
     /// <summary>Stops the background loop (the container may call this once per registration: idempotent).</summary>
     public void Dispose() => _stopping.Cancel();

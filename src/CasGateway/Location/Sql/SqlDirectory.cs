@@ -81,6 +81,10 @@ internal sealed class SqlDirectory : IDisposable
                 await ExecuteAsync(connection, null, $"ALTER TABLE {table} ADD COLUMN {column} {type}", cancellationToken);
             }
         }
+        foreach (var index in SqlSchema.AddedIndexes)
+        {
+            await ExecuteAsync(connection, null, index, cancellationToken);
+        }
     }
 
     /// <summary>The change version: it moves on every write to the directory's tables.</summary>
@@ -191,6 +195,20 @@ internal sealed class SqlDirectory : IDisposable
                 : null;
         });
 
+    /// <summary>The mailbox whose owner has this Entra ID object id (one indexed lookup on <c>object_id</c>), or null.</summary>
+    public Task<Mailbox?> FindByObjectIdAsync(Guid objectId, CancellationToken cancellationToken)
+        => Guarded(async () =>
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var find = Command(connection,
+                "SELECT guid, primary_smtp_address, database_name, display_name, cloud_target_address FROM mailboxes WHERE object_id = @objectId");
+            Parameter(find, "objectId", GuidText(objectId));
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new Mailbox(Guid.Parse(reader.GetString(0)), reader.GetString(1), [], Text(reader, 2), Text(reader, 3)) { CloudTargetAddress = Text(reader, 4), ObjectId = objectId }
+                : null;
+        });
+
     /// <summary>A database, its copies and the active one, resolved against <paramref name="servers"/>; null if unknown.</summary>
     public Task<MailboxDatabase?> FindDatabaseAsync(string name, IReadOnlyList<MailboxServer> servers, CancellationToken cancellationToken)
         => Guarded(async () =>
@@ -256,11 +274,12 @@ internal sealed class SqlDirectory : IDisposable
         await ImportRowsAsync(connection, transaction, "database_copies", ["database_name", "server", "active"],
             document.Databases.SelectMany(d => d.Copies.Select(c => Row(d.Name, c.Server, c.Active))),
             cancellationToken);
-        await ImportRowsAsync(connection, transaction, "mailboxes", ["guid", "primary_smtp_address", "database_name", "display_name", "password_hash", "cloud_target_address"],
+        await ImportRowsAsync(connection, transaction, "mailboxes", ["guid", "primary_smtp_address", "database_name", "display_name", "password_hash", "cloud_target_address", "object_id"],
             document.Mailboxes
                 .Select(m => (Key: GuidText(m.Guid), Mailbox: m))
                 .OrderBy(m => m.Key, StringComparer.Ordinal)
-                .Select(m => Row(m.Key, m.Mailbox.PrimarySmtpAddress, m.Mailbox.Database, m.Mailbox.DisplayName, m.Mailbox.PasswordHash, m.Mailbox.CloudTargetAddress)),
+                .Select(m => Row(m.Key, m.Mailbox.PrimarySmtpAddress, m.Mailbox.Database, m.Mailbox.DisplayName, m.Mailbox.PasswordHash, m.Mailbox.CloudTargetAddress,
+                    m.Mailbox.ObjectId is { } objectId ? GuidText(objectId) : null)),
             cancellationToken);
         await ImportRowsAsync(connection, transaction, "mailbox_addresses", ["address_key", "address", "mailbox_guid", "position"],
             document.Mailboxes

@@ -8,7 +8,7 @@ namespace CasGateway.Location.Sql;
 /// directory of millions of mailboxes starts at once. A background loop reads the change version; when it moves,
 /// the server list is re-read and <see cref="Changed"/> empties the location cache.
 /// </summary>
-internal sealed partial class SqlMailboxLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory, IDisposable
+internal sealed partial class SqlMailboxLocator : IMailboxLocator, ILocatorStore, IVoiceDirectory, IObjectIdDirectory, IDisposable
 {
     private readonly SqlDirectory _directory;
     private readonly ILogger<SqlMailboxLocator> _logger;
@@ -49,6 +49,9 @@ internal sealed partial class SqlMailboxLocator : IMailboxLocator, ILocatorStore
 
     public async ValueTask<Mailbox?> FindVoiceUserAsync(VoiceAddress address, CancellationToken cancellationToken)
         => await _directory.FindVoiceUserAsync(address, cancellationToken);
+
+    public async ValueTask<Mailbox?> FindByObjectIdAsync(Guid objectId, CancellationToken cancellationToken)
+        => await _directory.FindByObjectIdAsync(objectId, cancellationToken);
 
     /// <summary>Stops the background loop (the container may call this once per registration: idempotent).</summary>
     public void Dispose() => _stopping.Cancel();

@@ -36,7 +36,8 @@ internal static class SqlSchema
             database_name TEXT REFERENCES databases (name),
             display_name TEXT,
             password_hash TEXT,
-            cloud_target_address TEXT);
+            cloud_target_address TEXT,
+            object_id TEXT);
         CREATE TABLE IF NOT EXISTS mailbox_addresses (
             address_key TEXT PRIMARY KEY,
             address TEXT NOT NULL,
@@ -60,7 +61,14 @@ internal static class SqlSchema
     /// Columns added after the first release, as (table, column, type): <c>directory init</c> (and import) adds each
     /// one a database made by an older version lacks.
     /// </summary>
-    public static readonly (string Table, string Column, string Type)[] AddedColumns = [("servers", "um_endpoint", "TEXT")];
+    public static readonly (string Table, string Column, string Type)[] AddedColumns = [("servers", "um_endpoint", "TEXT"), ("mailboxes", "object_id", "TEXT")];
+
+    /// <summary>
+    /// Indexes on <see cref="AddedColumns"/>, created after them (an older database has the table but not yet the
+    /// column). <c>mailboxes.object_id</c>: the owner's Entra ID object id (a bearer token's <c>oid</c>), at most one
+    /// mailbox each; mailboxes without one (NULL) do not collide.
+    /// </summary>
+    public static readonly string[] AddedIndexes = ["CREATE UNIQUE INDEX IF NOT EXISTS mailboxes_by_object_id ON mailboxes (object_id)"];
 
     /// <summary>The <c>voice_addresses.kind</c> of each kind of telephone identity.</summary>
     public static string VoiceKind(VoiceAddressKind kind) => kind switch

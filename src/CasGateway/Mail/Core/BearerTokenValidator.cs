@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using CasGateway.Authentication;
+using CasGateway.Location;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -7,8 +8,11 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace CasGateway.Mail.Core;
 
-/// <summary>The answer to a bearer token: the caller's address, or why the token was refused.</summary>
-public readonly record struct TokenCheck(string? Address, string? Problem);
+/// <summary>
+/// The answer to a bearer token: the caller's address, or why the token was refused; <see cref="Unavailable"/> when
+/// the token was valid but the directory could not be asked for its mailbox (a temporary failure, not a failed login).
+/// </summary>
+public readonly record struct TokenCheck(string? Address, string? Problem, bool Unavailable = false);
 
 /// <summary>
 /// Validates bearer tokens carried by SASL XOAUTH2/OAUTHBEARER exactly as the HTTP path does: the options of the
@@ -49,8 +53,15 @@ public sealed class BearerTokenValidator(IOptionsMonitor<JwtBearerOptions> optio
                 {
                     return new TokenCheck(null, "the token carries neither a scope nor a role");
                 }
-                var (mailbox, mapping) = mailboxes.Map(principal);
-                return mailbox is not null ? new TokenCheck(mailbox.PrimarySmtpAddress, null) : new TokenCheck(null, mapping);
+                try
+                {
+                    var (mailbox, mapping) = await mailboxes.MapAsync(principal, cancellationToken);
+                    return mailbox is not null ? new TokenCheck(mailbox.PrimarySmtpAddress, null) : new TokenCheck(null, mapping);
+                }
+                catch (LocatorUnavailableException)
+                {
+                    return new TokenCheck(null, "the directory cannot be reached", Unavailable: true);
+                }
             }
             // Exception types only: their messages may quote the token.
             problem = result.Exception?.GetType().Name ?? problem;

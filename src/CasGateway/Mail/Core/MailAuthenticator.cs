@@ -102,6 +102,10 @@ public sealed class MailAuthenticator(PasswordSignIn signIn, BearerTokenValidato
     private async Task<AuthResult> CheckTokenAsync(MailClient client, SaslMechanism mechanism, string? claimedUser, string token, MailOptions limits, string challenge)
     {
         var check = await bearer.ValidateAsync(token, client.Closed);
+        if (check.Unavailable)
+        {
+            return new AuthResult(AuthStatus.Unavailable, Claimed: claimedUser, Problem: check.Problem, RetryAfterSeconds: PasswordSignIn.UnavailableRetryAfterSeconds);
+        }
         if (check.Address is { } address)
         {
             if (claimedUser is null || string.Equals(claimedUser, address, StringComparison.OrdinalIgnoreCase))
