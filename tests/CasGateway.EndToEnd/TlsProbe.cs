@@ -12,18 +12,32 @@ public static class TlsProbe
     /// <c>openssl s_client</c> with one version flag (<c>-tls1</c>, <c>-tls1_1</c>) at security level 0, so the client
     /// side offers versions the system policy forbids; returns the whole transcript (stdout and stderr).
     /// </summary>
-    public static async Task<string> OpenSslHandshakeAsync(Uri address, string versionFlag, string host = "localhost")
+    public static Task<string> OpenSslHandshakeAsync(Uri address, string versionFlag, string host = "localhost")
+        => OpenSslClientAsync(address, host, null, versionFlag, "-cipher", "DEFAULT@SECLEVEL=0");
+
+    /// <summary><c>openssl s_client</c> against <paramref name="address"/> with <paramref name="input"/> sent (null: none); stdout and stderr.</summary>
+    public static async Task<string> OpenSslClientAsync(Uri address, string host, string? input, params string[] flags)
     {
-        using var process = Process.Start(new ProcessStartInfo("openssl")
+        var start = new ProcessStartInfo("openssl")
         {
-            ArgumentList = { "s_client", "-connect", $"{address.Host}:{address.Port}", "-servername", host, versionFlag, "-cipher", "DEFAULT@SECLEVEL=0" },
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
-        process.StandardInput.Close();
+        };
+        foreach (var argument in (string[])["s_client", "-connect", $"{address.Host}:{address.Port}", "-servername", host, .. flags])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            await process.StandardInput.FlushAsync();
+        }
+        // With -ign_eof the client stays until the server closes; otherwise the end of input ends it.
+        process.StandardInput.Close();
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {

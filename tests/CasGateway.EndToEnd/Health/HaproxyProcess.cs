@@ -39,8 +39,6 @@ public sealed class HaproxyProcess : IAsyncDisposable
 
     public static async Task<HaproxyProcess> StartAsync(string folder, int gatewayPort, bool healthChecks = false)
     {
-        var binary = new[] { "/usr/sbin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists)
-            ?? throw new Xunit.Sdk.XunitException("HAProxy is not installed (apt-get install -y haproxy; tests/run.sh does it).");
         var v2 = HealthTestKit.FreePort();
         var v1 = HealthTestKit.FreePort();
         var config = Path.Combine(folder, "haproxy.cfg");
@@ -70,6 +68,29 @@ public sealed class HaproxyProcess : IAsyncDisposable
               server gateway 127.0.0.1:{gatewayPort} send-proxy
 
             """));
+        var (process, log) = Launch(config);
+        var haproxy = new HaproxyProcess(process, log, v2, v1);
+        try
+        {
+            await HealthTestKit.EventuallyAsync(() => process.HasExited || (Accepts(v2) && Accepts(v1)), TimeSpan.FromSeconds(10), "HAProxy listening");
+        }
+        catch (Xunit.Sdk.XunitException)
+        {
+            await haproxy.DisposeAsync();
+            throw;
+        }
+        if (process.HasExited)
+        {
+            throw new Xunit.Sdk.XunitException($"HAProxy exited with {process.ExitCode}: {haproxy.Log}");
+        }
+        return haproxy;
+    }
+
+    /// <summary>Starts HAProxy in the foreground on <paramref name="config"/>, collecting everything it prints.</summary>
+    internal static (Process Process, ConcurrentQueue<string> Log) Launch(string config)
+    {
+        var binary = new[] { "/usr/sbin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists)
+            ?? throw new Xunit.Sdk.XunitException("HAProxy is not installed (apt-get install -y haproxy; tests/run.sh does it).");
         var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { "-f", config, "-db" })
         {
@@ -89,21 +110,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var haproxy = new HaproxyProcess(process, log, v2, v1);
-        try
-        {
-            await HealthTestKit.EventuallyAsync(() => process.HasExited || (Accepts(v2) && Accepts(v1)), TimeSpan.FromSeconds(10), "HAProxy listening");
-        }
-        catch (Xunit.Sdk.XunitException)
-        {
-            await haproxy.DisposeAsync();
-            throw;
-        }
-        if (process.HasExited)
-        {
-            throw new Xunit.Sdk.XunitException($"HAProxy exited with {process.ExitCode}: {haproxy.Log}");
-        }
-        return haproxy;
+        return (process, log);
     }
 
     public async ValueTask DisposeAsync()

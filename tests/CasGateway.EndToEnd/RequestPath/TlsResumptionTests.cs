@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using CasGateway.TestSupport;
 
@@ -53,41 +52,5 @@ public sealed class TlsResumptionTests : IAsyncLifetime
     }
 
     /// <summary><c>openssl s_client</c> against the gateway with <paramref name="input"/> sent; stdout and stderr.</summary>
-    private async Task<string> OpenSslAsync(string? input, params string[] flags)
-    {
-        var address = _gateway.BaseAddress;
-        var start = new ProcessStartInfo("openssl")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in (string[])["s_client", "-connect", $"{address.Host}:{address.Port}", "-servername", "localhost", .. flags])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (input is not null)
-        {
-            await process.StandardInput.WriteAsync(input);
-            await process.StandardInput.FlushAsync();
-        }
-        // With -ign_eof the client stays until the server closes (Connection: close); otherwise end of input ends it.
-        process.StandardInput.Close();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
-        }
-        return await output + await error;
-    }
+    private Task<string> OpenSslAsync(string? input, params string[] flags) => TlsProbe.OpenSslClientAsync(_gateway.BaseAddress, "localhost", input, flags);
 }

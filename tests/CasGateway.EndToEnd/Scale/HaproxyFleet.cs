@@ -46,8 +46,6 @@ public sealed class HaproxyFleet : IAsyncDisposable
 
     public static async Task<HaproxyFleet> StartAsync(string folder, IReadOnlyList<int> nodePorts)
     {
-        var binary = new[] { "/usr/sbin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists)
-            ?? throw new Xunit.Sdk.XunitException("HAProxy is not installed (apt-get install -y haproxy; tests/run.sh does it).");
         var port = HealthTestKit.FreePort();
         var socket = Path.Combine(folder, "haproxy.sock");
         var config = Path.Combine(folder, "haproxy-fleet.cfg");
@@ -81,25 +79,7 @@ public sealed class HaproxyFleet : IAsyncDisposable
             {servers}
 
             """));
-        var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-f", config, "-db" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        var log = new ConcurrentQueue<string>();
-        var process = new Process { StartInfo = start };
-        DataReceivedEventHandler collect = (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                log.Enqueue(e.Data);
-            }
-        };
-        process.OutputDataReceived += collect;
-        process.ErrorDataReceived += collect;
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var (process, log) = HaproxyProcess.Launch(config);
         var haproxy = new HaproxyFleet(process, log, socket, port, interval, fall);
         try
         {
