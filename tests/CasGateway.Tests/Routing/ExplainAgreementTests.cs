@@ -32,25 +32,7 @@ public sealed class ExplainAgreementDeployment : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Topology = await TestTopology.StartAsync();
-        var d = Topology.Directory;
-        await Topology.AddServerAsync("mbx3.contoso.com", "Site2", "15.2.1544.4");
-        await Topology.AddServerAsync("ex2010-a.contoso.com", "Site1", "14.3.513.0");
-        await Topology.AddServerAsync("fe2010-a.contoso.com", "Site1", "14.3.513.0", frontEnd: true, new Uri("https://mail2010.contoso.com/"));
-        await Topology.AddServerAsync("ex2010-b.contoso.com", "Site2", "14.3.513.0");
-        await Topology.AddServerAsync("fe2010-b.contoso.com", "Site2", "14.3.513.0", frontEnd: true);
-        await Topology.AddServerAsync("ex2007.contoso.com", "Site1", "8.3.83.6");
-        await Topology.AddServerAsync("fe2007.contoso.com", "Site1", "8.3.83.6", frontEnd: true);
-        d.Databases.Add(("DB03", Guid.NewGuid(), ["mbx3.contoso.com"], "mbx3.contoso.com"));
-        d.Databases.Add(("DB10A", Guid.NewGuid(), ["ex2010-a.contoso.com"], "ex2010-a.contoso.com"));
-        d.Databases.Add(("DB10B", Guid.NewGuid(), ["ex2010-b.contoso.com"], "ex2010-b.contoso.com"));
-        d.Databases.Add(("DB07", Guid.NewGuid(), ["ex2007.contoso.com"], "ex2007.contoso.com"));
-        d.AddMailbox("paris@contoso.com", "DB03");
-        d.AddMailbox("legacy10a@contoso.com", "DB10A");
-        d.AddMailbox("legacy10b@contoso.com", "DB10B");
-        d.AddMailbox("legacy07@contoso.com", "DB07");
-        d.AddMailbox("cloudy@contoso.com", "DB01");
-        d.CloudMailboxes["cloudy@contoso.com"] = "cloudy@contoso.mail.onmicrosoft.com";
-        d.Save();
+        await Topology.AddSiteVersionWorldAsync();
         var settings = Topology.GatewaySettings();
         settings["Gateway:Site"] = "Site1";
         settings["Gateway:Routing:Sites:Site2:ExternalUrls:Owa"] = "https://mail.paris.contoso.com/owa";
