@@ -7,6 +7,7 @@
 #   bench/profile.sh                      15 s warm-up, then 20 s of wrk -t2 -c50, traced for the middle 15 s
 #   bench/profile.sh --h2                 h2load -t2 -c50 -m10 instead of wrk
 #   bench/profile.sh --duration 30 --top 40 --keep-tmp
+#   bench/profile.sh --perf               on-CPU samples with Linux perf (the runtime writes /tmp/perf-PID.map)
 #
 # Options: --duration S (load, default 20; the trace covers S-5 s), --warmup S (default 15: the JIT's tiering takes
 #          that long to settle on 2 busy cores; a shorter warm-up profiles the JIT), --top N (rows, default 30), --h2, --no-build,
@@ -25,6 +26,7 @@ TOP=30
 H2=0
 BUILD=1
 KEEP_TMP=0
+PERF=0
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "profile.sh: $*" >&2; exit 1; }
@@ -36,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP=$2; shift ;;
     --top) TOP=$2; shift ;;
     --h2) H2=1 ;;
+    --perf) PERF=1 ;;
     --no-build) BUILD=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -45,7 +48,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $DURATION =~ ^[0-9]+$ ]] && (( DURATION >= 8 && DURATION <= 300 )) || die "duration 8..300 s"
 [[ $TOP =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ ]] || die "not a number: $TOP / $WARMUP"
-for cmd in dotnet-trace wrk h2load openssl curl python3; do
+for cmd in wrk h2load openssl curl python3 $( (( PERF )) && echo perf || echo dotnet-trace); do
   command -v "$cmd" >/dev/null || die "missing $cmd (bench/run.sh installs the packages; dotnet tool install --global dotnet-trace)"
 done
 
@@ -91,6 +94,7 @@ hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
 python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
   --password-hash "$hash" --out "$CONF/directory.json"
 gateway_command "$GW_DLL" "$GATEWAY_PORT" "$CONF"
+(( PERF )) && GATEWAY_CMD=(env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "${GATEWAY_CMD[@]}")
 spawn gateway "$TMP/gateway.log" "${GATEWAY_CMD[@]}"
 GATEWAY_PID=$SPAWNED_PID
 URL="https://127.0.0.1:$GATEWAY_PORT/owa/"
@@ -112,14 +116,28 @@ load "$DURATION" >"$TMP/load.out" 2>&1 &
 LOAD_PID=$!
 PIDS+=("$LOAD_PID")
 sleep 2
-timeout $(( DURATION + 60 )) dotnet-trace collect -p "$GATEWAY_PID" --profile dotnet-sampled-thread-time \
-  --duration "00:00:$(printf '%02d' $(( DURATION - 5 )))" -o "$TMP/gateway.nettrace" >"$TMP/trace.log" 2>&1 \
-  || { tail -5 "$TMP/trace.log" >&2; die "dotnet-trace failed"; }
+if (( PERF )); then
+  timeout $(( DURATION + 60 )) perf record -F 997 -g -p "$GATEWAY_PID" -o "$TMP/perf.data" -- sleep $(( DURATION - 5 )) \
+    >"$TMP/trace.log" 2>&1 || { tail -5 "$TMP/trace.log" >&2; die "perf record failed"; }
+else
+  timeout $(( DURATION + 60 )) dotnet-trace collect -p "$GATEWAY_PID" --profile dotnet-sampled-thread-time \
+    --duration "00:00:$(printf '%02d' $(( DURATION - 5 )))" -o "$TMP/gateway.nettrace" >"$TMP/trace.log" 2>&1 \
+    || { tail -5 "$TMP/trace.log" >&2; die "dotnet-trace failed"; }
+fi
 wait "$LOAD_PID" || true
 read -r c1 _ < <(python3 "$LIB" ticks "$GATEWAY_PID" "$GATEWAY_PID")
 grep -E 'Requests/sec|finished in|requests:' "$TMP/load.out" >&2 || tail -5 "$TMP/load.out" >&2
 log "gateway CPU during the load: $(( (c1 - c0) )) ticks (1/100 s, tracing overhead included)"
 
+if (( PERF )); then
+  perf report -i "$TMP/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
+  echo
+  perf report -i "$TMP/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -"$TOP"
+  echo
+  perf report -i "$TMP/perf.data" --children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -"$TOP"
+  rm -f "/tmp/perf-$GATEWAY_PID.map" "/tmp/perfinfo-$GATEWAY_PID.map"
+  exit 0
+fi
 timeout 300 dotnet-trace convert --format Speedscope "$TMP/gateway.nettrace" -o "$TMP/gateway" >/dev/null 2>&1 \
   || die "dotnet-trace convert failed"
 python3 "$BENCH_DIR/profile-top.py" "$TMP/gateway.speedscope.json" --top "$TOP"
