@@ -422,6 +422,7 @@ $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), h2load $(h2load --version 2>&1 
 export MODE ROUNDS DURATION CONNECTIONS THREADS H2_STREAMS H2_STREAMS_LARGE IDLE_CONNS BUSY_CLIENTS BUSY_SECONDS EXTRAS STAMP
 export MACHINE="$(nproc) cores ($cpu_model), ${mem_gb} GB RAM, $os_name, kernel $(uname -r)"
 export VERSIONS="$versions" TARGET_LIST="${TARGETS[*]}" LOAD_AT_START
+export GATEWAY_RAN="$(gateway_dll)"
 "$PY" - "$TMP/meta.json" <<'EOF'
 import json, os, sys, time
 e = os.environ
@@ -447,6 +448,7 @@ meta = {
     ],
     "notes": [
         "Versions: " + e["VERSIONS"] + ".",
+        "Gateway build: " + e["GATEWAY_RAN"] + " (the published one is ReadyToRun, as shipped; see --published).",
         "Load average when the run started: " + e["LOAD_AT_START"] + " (other work on the machine skews absolute "
         "figures; the ratios, measured interleaved in the same run, are what to compare).",
         "backend direct = the demo backend itself, cleartext HTTP/1.1 (it serves no TLS and no h2c); "
