@@ -11,7 +11,8 @@
 # A variant is "LABEL: WORDS": WORDS of the form NAME=VALUE are environment variables, DLL=PATH runs another build
 # of the gateway (e.g. the base commit built with git archive into /tmp), everything else is appended to the
 # gateway's command line. Options: --rounds N (default 3), --duration S (default 5), --warmup S (default 15 per
-# variant), --connections N (default 50), --h2, --close, --path P (default /owa/), --no-build, --keep-tmp.
+# variant), --connections N (default 50), --h2, --close, --path P (default /owa/), --no-build, --keep-tmp, --published
+# (variants without DLL= run the gateway as `dotnet publish` makes it, ReadyToRun as shipped: see common.sh).
 # Never a CI test: nothing asserts on speed.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ source "$BENCH_DIR/common.sh"
 ROUNDS=3 DURATION=5 WARMUP=15 CONNECTIONS=50 H2=0 CLOSE=0 BUILD=1 KEEP_TMP=0 LOAD_PATH=""
 VARIANTS=()
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "ab.sh: $*" >&2; exit 1; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -37,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --close) CLOSE=1 ;;
     --no-build) BUILD=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
+    --published) GATEWAY_BUILD=publish ;;
     -h|--help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option: $1" ;;
     *) VARIANTS+=("$1") ;;
@@ -54,13 +56,12 @@ PY=$(python3 -c 'import sys; print(sys.executable)')
 USER_NAME=user00001@contoso.com
 PASSWORD=Bench-Passw0rd!
 AUTH="Authorization: Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
-GW_DLL="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll"
+GW_DLL=$(gateway_dll)
 BACKEND_DLL="$REPO/src/CasGateway.DemoBackend/bin/Release/net10.0/CasGateway.DemoBackend.dll"
 
 if (( BUILD )); then
   log "building the gateway and the backend (Release)"
-  dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/build.log" 2>&1 \
-    || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
+  build_gateway "$TMP/build.log" || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
 fi
 
 wait_ready() {  # wait_ready PID URL: at most 60 s for a 200 through URL

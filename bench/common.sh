@@ -40,6 +40,27 @@ spawn() {
   log "started $name (pid $SPAWNED_PID)"
 }
 
+# The gateway build the scripts run. Default: the Release build output (dotnet build -c Release). GATEWAY_BUILD=publish
+# (--published on run.sh, ab.sh and profile.sh) runs what `dotnet publish -c Release` makes of src/CasGateway instead —
+# ReadyToRun, as deploy/container ships it — so that start-up and JIT figures are those of what ships.
+# GATEWAY_DLL=PATH runs any other build (e.g. a base commit's).
+GATEWAY_PUBLISH_DIR="$REPO/src/CasGateway/bin/Release/publish"
+gateway_dll() {
+  if [[ -n ${GATEWAY_DLL:-} ]]; then echo "$GATEWAY_DLL"
+  elif [[ ${GATEWAY_BUILD:-build} == publish ]]; then echo "$GATEWAY_PUBLISH_DIR/CasGateway.dll"
+  else echo "$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll"; fi
+}
+
+# build_gateway LOGFILE: builds the gateway that gateway_dll names (or publishes it, with GATEWAY_BUILD=publish).
+build_gateway() {
+  local project="$REPO/src/CasGateway/CasGateway.csproj"
+  if [[ ${GATEWAY_BUILD:-build} == publish ]]; then
+    dotnet publish "$project" -c Release -o "$GATEWAY_PUBLISH_DIR" -v q -nologo --disable-build-servers >"$1" 2>&1
+  else
+    dotnet build "$project" -c Release -v q -nologo --disable-build-servers >"$1" 2>&1
+  fi
+}
+
 # gateway_command DLL PORT CONFIG_DIR: sets GATEWAY_CMD to CasGateway's production pipeline on 127.0.0.1:PORT —
 # TLS with CONFIG_DIR/cert.pem and key.pem, Basic authentication against CONFIG_DIR/directory.json, a fresh ECDSA
 # P-256 identity signing key (CONFIG_DIR/identity-ecdsa.pem), protocol log on ($TMP/gateway-logs, the production settings' file sink), demo mode off — then GATEWAY_EXTRA_ARGS (split on

@@ -11,7 +11,8 @@
 #
 # Options: --duration S (load, default 20; the trace covers S-5 s), --warmup S (default 15: the JIT's tiering takes
 #          that long to settle on 2 busy cores; a shorter warm-up profiles the JIT), --top N (rows, default 30), --h2, --no-build,
-#          --keep-tmp (keeps the trace, the speedscope JSON and the logs). GATEWAY_EXTRA_ARGS is appended to the
+#          --keep-tmp (keeps the trace, the speedscope JSON and the logs), --published (the gateway as `dotnet publish`
+#          makes it, ReadyToRun as shipped: see common.sh). GATEWAY_EXTRA_ARGS is appended to the
 #          gateway's command line, as in run.sh. Needs dotnet-trace (dotnet tool install --global dotnet-trace).
 set -euo pipefail
 
@@ -28,7 +29,7 @@ BUILD=1
 KEEP_TMP=0
 PERF=0
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "profile.sh: $*" >&2; exit 1; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -41,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --perf) PERF=1 ;;
     --no-build) BUILD=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
+    --published) GATEWAY_BUILD=publish ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -68,13 +70,12 @@ wait_ready() {
 USER_NAME=user00001@contoso.com
 PASSWORD=Bench-Passw0rd!
 AUTH="Authorization: Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
-GW_DLL="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll"
+GW_DLL=$(gateway_dll)
 BACKEND_DLL="$REPO/src/CasGateway.DemoBackend/bin/Release/net10.0/CasGateway.DemoBackend.dll"
 
 if (( BUILD )); then
   log "building the gateway and the backend (Release)"
-  dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/build.log" 2>&1 \
-    || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
+  build_gateway "$TMP/build.log" || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
   dotnet build "$REPO/src/CasGateway.DemoBackend/CasGateway.DemoBackend.csproj" -c Release -v q -nologo --disable-build-servers >>"$TMP/build.log" 2>&1 \
     || { tail -30 "$TMP/build.log" >&2; die "backend build failed"; }
 fi

@@ -8,7 +8,8 @@
 #
 # Options: --quick | --full, --rounds N, --duration S, --connections N, --idle N, --busy N,
 #          --targets LIST (comma separated: direct,nginx,haproxy,bare-yarp,gateway), --no-install, --no-build,
-#          --keep-tmp. Environment variables of the same names in capitals (ROUNDS, DURATION, ...) work too.
+#          --keep-tmp, --published (run the gateway as `dotnet publish` makes it: ReadyToRun, as shipped; see common.sh).
+#          Environment variables of the same names in capitals (ROUNDS, DURATION, ...) work too.
 # See docs/benchmarks.md for what is measured and how. Never a CI test: nothing here asserts on speed.
 set -euo pipefail
 
@@ -41,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --no-install) INSTALL=0 ;;
     --no-build) BUILD=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
+    --published) GATEWAY_BUILD=publish ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -242,11 +244,13 @@ EOF
 # from a directory of 100,000 mailboxes, signed identity header, forward to $BACKEND_URL, protocol log on (the
 # production settings: a compact-JSON file). Demo mode off. Active backend probes stay on, as in production.
 start_gateway() {
-  local dll="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll" hash t0
+  local dll hash t0
+  dll=$(gateway_dll)
   [[ -f $REPO/src/CasGateway/CasGateway.csproj ]] || return 1
   if (( BUILD )); then
-    dotnet build "$REPO/src/CasGateway/CasGateway.csproj" -c Release -v q -nologo --disable-build-servers >"$TMP/gateway-build.log" 2>&1 || return 1
+    build_gateway "$TMP/gateway-build.log" || return 1
   fi
+  log "gateway: $dll"
   hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$dll" hash-password) || return 1
   mkdir -p "$TMP/gateway-config"
   cp "$TMP/cert.pem" "$TMP/key.pem" "$TMP/gateway-config/"
@@ -418,6 +422,7 @@ $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), h2load $(h2load --version 2>&1 
 export MODE ROUNDS DURATION CONNECTIONS THREADS H2_STREAMS H2_STREAMS_LARGE IDLE_CONNS BUSY_CLIENTS BUSY_SECONDS EXTRAS STAMP
 export MACHINE="$(nproc) cores ($cpu_model), ${mem_gb} GB RAM, $os_name, kernel $(uname -r)"
 export VERSIONS="$versions" TARGET_LIST="${TARGETS[*]}" LOAD_AT_START
+export GATEWAY_RAN="$(gateway_dll)"
 "$PY" - "$TMP/meta.json" <<'EOF'
 import json, os, sys, time
 e = os.environ
@@ -443,6 +448,7 @@ meta = {
     ],
     "notes": [
         "Versions: " + e["VERSIONS"] + ".",
+        "Gateway build: " + e["GATEWAY_RAN"] + " (the published one is ReadyToRun, as shipped; see --published).",
         "Load average when the run started: " + e["LOAD_AT_START"] + " (other work on the machine skews absolute "
         "figures; the ratios, measured interleaved in the same run, are what to compare).",
         "backend direct = the demo backend itself, cleartext HTTP/1.1 (it serves no TLS and no h2c); "

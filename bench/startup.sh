@@ -11,6 +11,9 @@
 #                                                                backend (dotnet build -c Release)
 #   GATEWAY_EXTRA_ARGS='--Gateway:Locator:Kind=Sql ...'         extra gateway arguments, as in run.sh
 #   GATEWAY_ENV='DOTNET_TieredPGO=0 ...'                        environment for the gateway only (A/B of runtime knobs)
+#   GATEWAY_BUILD=publish                                       the published gateway (ReadyToRun, as shipped) instead of
+#                                                                the build output; GATEWAY_DLL=PATH any other build
+#                                                                (common.sh)
 # Every process it starts is stopped on exit; every wait is bounded. Never a CI test.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,8 +33,9 @@ cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); split($0, f, " ")
 rss_mb() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
 bench_init casgw-startup
-dll="$REPO/src/CasGateway/bin/Release/net10.0/CasGateway.dll"
-[[ -f $dll ]] || { echo "build the gateway first: dotnet build src/CasGateway -c Release" >&2; exit 1; }
+dll=$(gateway_dll)
+[[ -f $dll ]] || { echo "build the gateway first: dotnet build src/CasGateway -c Release (GATEWAY_BUILD=publish: dotnet publish src/CasGateway -c Release -o $GATEWAY_PUBLISH_DIR)" >&2; exit 1; }
+log "gateway: $dll"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
 mapfile -t PORTS < <("$PY" "$BENCH_DIR/benchlib.py" free-ports 2)
@@ -51,6 +55,7 @@ for count in "${COUNTS[@]}"; do
     --password-hash "$hash" --out "$conf/directory.json" 2>/dev/null
   gateway_command "$dll" "$GATEWAY_PORT" "$conf"
   for run in $(seq 1 "$REPEAT"); do
+    rm -rf "$TMP/gateway-logs"
     t0=$(now_ms)
     env "${genv[@]}" "${GATEWAY_CMD[@]}" >"$TMP/gateway-$count-$run.log" 2>&1 &
     pid=$!
@@ -67,8 +72,9 @@ for count in "${COUNTS[@]}"; do
       kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; continue
     fi
     first=$(rss_mb "$pid") cpu=$(cpu_s "$pid")
-    load=$(grep -o 'Directory loaded from [^ ]*: [0-9]* mailboxes, [0-9]* servers in [0-9]* ms' "$TMP/gateway-$count-$run.log" | grep -o '[0-9]* ms$' | tr -d ' ms' || true)
     sleep "$SETTLE"
+    # "Directory loaded ..." from the gateway's own log file (compact JSON; the production settings log to the file only)
+    load=$(cat "$TMP"/gateway-logs/*.json 2>/dev/null | grep -o '"LoadMilliseconds":[0-9.]*' | head -1 | cut -d: -f2 | cut -d. -f1 || true)
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$count" "$run" "$ready" "$cpu" "${load:-?}" "$first" "$(rss_mb "$pid")"
     kill -TERM "$pid"
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
