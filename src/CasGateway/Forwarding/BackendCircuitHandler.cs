@@ -14,6 +14,7 @@ namespace CasGateway.Forwarding;
 public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProvider clock, GatewayMetrics metrics) : DelegatingHandler
 {
     private readonly ResiliencePipelineRegistry<string> _breakers = new();
+    private Action<ResiliencePipelineBuilder, ConfigureBuilderContext<string>>? _configure;
 
     /// <summary>True when the failure means the request never reached the server (safe to send elsewhere).</summary>
     public static bool NeverReachedServer(Exception? exception) => exception switch
@@ -27,10 +28,19 @@ public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProv
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var server = request.RequestUri!.Authority;
-        var breaker = _breakers.GetOrAddPipeline(server, (builder, _) => {
-            builder.TimeProvider = clock;
-            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        var breaker = _breakers.GetOrAddPipeline(request.RequestUri!.Authority, _configure ??= Configure);
+        return await breaker.ExecuteAsync(
+            static (state, ct) => new ValueTask<HttpResponseMessage>(state.Handler.SendCoreAsync(state.Request, ct)),
+            (Handler: this, Request: request),
+            cancellationToken);
+    }
+
+    /// <summary>Builds the breaker of the server named by the registry's key, once per server (one delegate, so a request allocates none).</summary>
+    private void Configure(ResiliencePipelineBuilder builder, ConfigureBuilderContext<string> context)
+    {
+        var server = context.PipelineKey;
+        builder.TimeProvider = clock;
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<Exception>(NeverReachedServer),
             FailureRatio = options.BreakerFailureRatio,
@@ -41,11 +51,6 @@ public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProv
             OnHalfOpened = _ => Report(server, CircuitState.HalfOpen),
             OnClosed = _ => Report(server, CircuitState.Closed),
         });
-        });
-        return await breaker.ExecuteAsync(
-            static (state, ct) => new ValueTask<HttpResponseMessage>(state.Handler.SendCoreAsync(state.Request, ct)),
-            (Handler: this, Request: request),
-            cancellationToken);
     }
 
     private ValueTask Report(string server, CircuitState state)
