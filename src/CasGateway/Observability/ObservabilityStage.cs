@@ -16,10 +16,10 @@ public static class ObservabilityStage
     private const string HttpClientMeter = "System.Net.Http";
 
     /// <summary>
-    /// The HTTP client instruments the dashboard reads. The others record per request what the gateway's own meter
-    /// already has (<c>http.client.request.duration</c> ends when the response headers arrive, as
-    /// <c>casgateway.backend.time_to_first_byte</c> does) or nobody reads (time in the pool's queue, connection
-    /// lifetimes), each an OpenTelemetry lookup over six or seven tags per measurement.
+    /// The HTTP client instruments the dashboard reads. The others are not exported: <c>http.client.request.duration</c>
+    /// (an OpenTelemetry lookup over seven tags per request) ends when the response headers arrive, as
+    /// <c>casgateway.backend.time_to_first_byte</c> does; the time in the pool's queue reaches the protocol log through
+    /// <see cref="BackendQueueListener"/>; connection lifetimes nobody reads.
     /// </summary>
     private static readonly string[] HttpClientInstruments = ["http.client.open_connections", "http.client.active_requests"];
 
