@@ -1,9 +1,9 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using CasGateway.Observability;
 using CircuitState = CasGateway.Observability.CircuitState;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Registry;
 
 namespace CasGateway.Forwarding;
 
@@ -13,7 +13,11 @@ namespace CasGateway.Forwarding;
 /// </summary>
 public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProvider clock, GatewayMetrics metrics) : DelegatingHandler
 {
-    private readonly ResiliencePipelineRegistry<string> _breakers = new();
+    // A typed pipeline per server, built once: the breaker runs on HttpResponseMessage directly (no bridge to an
+    // untyped strategy) and outside a registry (no execution tracking for reloads), so a request passes through
+    // the breaker's own async steps only.
+    private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _breakers = new();
+    private Func<string, ResiliencePipeline<HttpResponseMessage>>? _build;
 
     /// <summary>True when the failure means the request never reached the server (safe to send elsewhere).</summary>
     public static bool NeverReachedServer(Exception? exception) => exception switch
@@ -27,12 +31,17 @@ public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProv
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var server = request.RequestUri!.Authority;
-        var breaker = _breakers.GetOrAddPipeline(server, (builder, _) => {
-            builder.TimeProvider = clock;
-            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        var breaker = _breakers.GetOrAdd(request.RequestUri!.Authority, _build ??= Build);
+        return await breaker.ExecuteAsync(
+            static (state, ct) => new ValueTask<HttpResponseMessage>(state.Handler.SendCoreAsync(state.Request, ct)),
+            (Handler: this, Request: request),
+            cancellationToken);
+    }
+
+    private ResiliencePipeline<HttpResponseMessage> Build(string server) => new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = clock }
+        .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
         {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(NeverReachedServer),
+            ShouldHandle = new PredicateBuilder<HttpResponseMessage>().Handle<Exception>(NeverReachedServer),
             FailureRatio = options.BreakerFailureRatio,
             MinimumThroughput = options.BreakerMinimumThroughput,
             SamplingDuration = options.BreakerSamplingDuration,
@@ -40,13 +49,8 @@ public sealed class BackendCircuitHandler(BackendHealthOptions options, TimeProv
             OnOpened = _ => Report(server, CircuitState.Open),
             OnHalfOpened = _ => Report(server, CircuitState.HalfOpen),
             OnClosed = _ => Report(server, CircuitState.Closed),
-        });
-        });
-        return await breaker.ExecuteAsync(
-            static (state, ct) => new ValueTask<HttpResponseMessage>(state.Handler.SendCoreAsync(state.Request, ct)),
-            (Handler: this, Request: request),
-            cancellationToken);
-    }
+        })
+        .Build();
 
     private ValueTask Report(string server, CircuitState state)
     {

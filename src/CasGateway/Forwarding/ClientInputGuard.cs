@@ -1,3 +1,4 @@
+using System.Buffers;
 using CasGateway.Routing;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
@@ -12,6 +13,8 @@ namespace CasGateway.Forwarding;
 /// </summary>
 public sealed partial class ClientInputGuard(ILogger<ClientInputGuard> logger)
 {
+    private static readonly SearchValues<char> FieldValueChars = SearchValues.Create(['\t', .. Enumerable.Range(0x20, 0x7f - 0x20).Select(static c => (char)c)]);
+
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
         if (Problem(context.Request) is { } problem)
@@ -64,18 +67,8 @@ public sealed partial class ClientInputGuard(ILogger<ClientInputGuard> logger)
         return null;
     }
 
-    /// <summary>RFC 9110 field-value without obs-text: visible ASCII, space and tab.</summary>
-    public static bool IsFieldValue(ReadOnlySpan<char> value)
-    {
-        foreach (var c in value)
-        {
-            if ((c < 0x20 && c != '\t') || c > 0x7e)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    /// <summary>RFC 9110 field-value without obs-text: visible ASCII, space and tab (vectorised: every header of every request passes here twice).</summary>
+    public static bool IsFieldValue(ReadOnlySpan<char> value) => value.IndexOfAnyExcept(FieldValueChars) < 0;
 
     /// <summary>%00, %0A or %0D (any case): what a decoder would turn into NUL, LF or CR.</summary>
     public static bool HasEncodedControl(ReadOnlySpan<char> text)

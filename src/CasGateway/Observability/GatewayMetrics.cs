@@ -35,6 +35,9 @@ public sealed class GatewayMetrics
         HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     };
 
+    /// <summary>HTTP status codes boxed once, so that tagging a request with its status allocates nothing.</summary>
+    private static readonly object[] Statuses = Enumerable.Range(0, 600).Select(static status => (object)status).ToArray();
+
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _requestDuration;
     private readonly Histogram<double> _locateDuration;
@@ -111,7 +114,7 @@ public sealed class GatewayMetrics
     internal void RecordRequest(RequestSummary request)
     {
         var family = new KeyValuePair<string, object?>("family", request.Family);
-        var tags = new TagList { family, { "decision", request.Decision }, { "status", request.Status } };
+        var tags = new TagList { family, { "decision", request.Decision }, { "status", BoxedStatus(request.Status) } };
         _requests.Add(1, tags);
         _requestDuration.Record(request.Total.TotalSeconds, family);
         if (request.CookieHit is { } cookieHit)
@@ -128,6 +131,8 @@ public sealed class GatewayMetrics
             _backendFirstByte.Record(firstByte.TotalSeconds, new KeyValuePair<string, object?>("server", request.Server));
         }
     }
+
+    private static object BoxedStatus(int status) => (uint)status < (uint)Statuses.Length ? Statuses[status] : status;
 
     private IEnumerable<Measurement<int>> ObserveComponents()
     {

@@ -16,6 +16,14 @@ public static class ObservabilityStage
     private const string HttpClientMeter = "System.Net.Http";
 
     /// <summary>
+    /// The HTTP client instruments the dashboard reads. The others are not exported: <c>http.client.request.duration</c>
+    /// (an OpenTelemetry lookup over seven tags per request) ends when the response headers arrive, as
+    /// <c>casgateway.backend.time_to_first_byte</c> does; the time in the pool's queue reaches the protocol log through
+    /// <see cref="BackendQueueListener"/>; connection lifetimes nobody reads.
+    /// </summary>
+    private static readonly string[] HttpClientInstruments = ["http.client.open_connections", "http.client.active_requests"];
+
+    /// <summary>
     /// Serilog from the <c>Serilog</c> section (reloaded on change), the protocol log, the <c>CasGateway</c> meter
     /// and spans, OpenTelemetry with a Prometheus endpoint and, when <c>Gateway:Telemetry:OtlpEndpoint</c> is set,
     /// OTLP export. Tracing (<c>Gateway:Telemetry:Tracing</c>) is read at start.
@@ -44,7 +52,10 @@ public static class ObservabilityStage
         // meter is process-wide, and its series carry the backend's address and port.
         builder.Metrics.EnableMetrics(GatewayMetrics.MeterName, null, null, MeterScope.Local);
         builder.Metrics.EnableMetrics(KestrelMeter, null, null, MeterScope.Local);
-        builder.Metrics.EnableMetrics(HttpClientMeter, null, null, MeterScope.Global);
+        foreach (var instrument in HttpClientInstruments)
+        {
+            builder.Metrics.EnableMetrics(HttpClientMeter, instrument, null, MeterScope.Global);
+        }
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("CasGateway", serviceInstanceId: node));
         // Spans only when someone takes them: an ActivitySource listener alone makes every request build its spans.

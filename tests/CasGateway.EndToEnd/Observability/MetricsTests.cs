@@ -102,6 +102,11 @@ public sealed class MetricsTests : IAsyncLifetime
         // Sequential requests share one pooled connection to mbx1, and the test's one connection to the gateway.
         var mbx1Port = _topology.Backend("mbx1.contoso.com").BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(1, metrics.Sum("http_client_open_connections", ("server_port", mbx1Port)));
+        // The dashboard's HTTP client series are there; the per-request duration, which says what the backend's
+        // time to first byte says, is not exported.
+        Assert.Equal(0, metrics.Sum("http_client_active_requests", ("server_port", mbx1Port)));
+        Assert.True(metrics.Has("http_client_active_requests", ("server_port", mbx1Port)), metrics.Text);
+        Assert.False(metrics.Has("http_client_request_duration_seconds_count"), metrics.Text);
         var gatewayPort = _gateway.BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(1, metrics.Sum("kestrel_active_connections", ("server_port", gatewayPort)));
     }
