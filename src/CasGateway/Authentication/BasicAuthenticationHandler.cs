@@ -24,6 +24,9 @@ public sealed class BasicAuthenticationHandler(
 {
     public const string SchemeName = "Basic";
 
+    /// <summary>Strict: invalid UTF-8 is malformed credentials, never replaced. Thread-safe, so one for all requests.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
     /// <summary>The refusal of this request's sign-in, for the challenge to answer with.</summary>
     private SignInResult? _refusal;
 
@@ -76,9 +79,6 @@ public sealed class BasicAuthenticationHandler(
         Response.Headers.Remove(HeaderNames.WWWAuthenticate);
         Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
     }
-
-    /// <summary>Strict: invalid UTF-8 is malformed credentials, never replaced. Thread-safe, so one for all requests.</summary>
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
     private static bool TryDecode(ReadOnlySpan<char> encoded, out string userName, out string password)
     {
