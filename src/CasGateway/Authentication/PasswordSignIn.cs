@@ -72,7 +72,7 @@ public sealed partial class PasswordSignIn(ICredentialValidator credentials, IFa
         => new(new System.Security.Claims.ClaimsIdentity(ClaimsOf(user), method));
 
     /// <summary>The claims of a signed-in user's principal: name, primary SMTP address, mailbox GUID.</summary>
-    public static System.Security.Claims.Claim[] ClaimsOf(AuthenticatedUser user)
+    internal static System.Security.Claims.Claim[] ClaimsOf(AuthenticatedUser user)
         =>
         [
             new(System.Security.Claims.ClaimTypes.Name, user.UserName),

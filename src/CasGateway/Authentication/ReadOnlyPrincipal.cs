@@ -6,7 +6,7 @@ namespace CasGateway.Authentication;
 /// A principal that cannot be changed after it is built (adding or removing claims or identities throws), for
 /// <see cref="AuthenticatedUser.SharedPrincipal"/>: many requests of one user see the same instance.
 /// </summary>
-public sealed class ReadOnlyPrincipal : ClaimsPrincipal
+internal sealed class ReadOnlyPrincipal : ClaimsPrincipal
 {
     private ReadOnlyPrincipal(ClaimsIdentity identity)
         : base(identity)
