@@ -24,6 +24,9 @@ public sealed class BasicAuthenticationHandler(
 {
     public const string SchemeName = "Basic";
 
+    /// <summary>Strict: invalid UTF-8 is malformed credentials, never replaced. Thread-safe, so one for all requests.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
     /// <summary>The refusal of this request's sign-in, for the challenge to answer with.</summary>
     private SignInResult? _refusal;
 
@@ -49,7 +52,7 @@ public sealed class BasicAuthenticationHandler(
                 _refusal = result;
                 return AuthenticateResult.Fail("Sign-in refused before the password check.");
         }
-        return AuthenticateResult.Success(new AuthenticationTicket(PasswordSignIn.PrincipalOf(result.User!, SchemeName), SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(result.User!.SharedPrincipal(SchemeName), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -89,22 +92,24 @@ public sealed class BasicAuthenticationHandler(
         {
             return false;
         }
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, true).GetString(bytes[..length]);
-        }
-        catch (DecoderFallbackException)
-        {
-            return false;
-        }
-        var colon = text.IndexOf(':');
+        // ':' is one byte that never occurs inside a multi-byte UTF-8 sequence: split first, then decode each part
+        // (the whole is valid UTF-8 exactly when both parts are).
+        bytes = bytes[..length];
+        var colon = bytes.IndexOf((byte)':');
         if (colon <= 0)
         {
             return false;
         }
-        userName = text[..colon];
-        password = text[(colon + 1)..];
+        try
+        {
+            userName = StrictUtf8.GetString(bytes[..colon]);
+            password = StrictUtf8.GetString(bytes[(colon + 1)..]);
+        }
+        catch (DecoderFallbackException)
+        {
+            userName = password = "";
+            return false;
+        }
         return true;
     }
 }

@@ -20,12 +20,7 @@ public sealed class DirectoryCredentialValidator(DirectoryFileSource directory, 
         {
             return await verifier.SpendAsync(password, DummyFor(snapshot), cancellationToken) is null ? CredentialCheck.Busy : CredentialCheck.Invalid;
         }
-        return await verifier.VerifyAsync(userName, password, hash, cancellationToken) switch
-        {
-            true => new CredentialCheck(CredentialStatus.Valid, new AuthenticatedUser(userName, mailbox.PrimarySmtpAddress, mailbox.Guid)),
-            false => CredentialCheck.Invalid,
-            null => CredentialCheck.Busy,
-        };
+        return await verifier.CheckAsync(new AuthenticatedUser(userName, mailbox.PrimarySmtpAddress, mailbox.Guid), password, hash, cancellationToken);
     }
 
     /// <summary>A hash of a random password with the iteration count most of this directory's hashes use (made once per directory version).</summary>

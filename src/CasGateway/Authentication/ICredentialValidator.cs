@@ -31,5 +31,38 @@ public readonly record struct CredentialCheck(CredentialStatus Status, Authentic
     public static readonly CredentialCheck Unavailable = new(CredentialStatus.Unavailable);
 }
 
-/// <summary>Who the caller is once credentials check out.</summary>
-public sealed record AuthenticatedUser(string UserName, string PrimarySmtpAddress, Guid MailboxGuid);
+/// <summary>
+/// Who the caller is once credentials check out. Validators that remember a good check hand back the remembered
+/// instance while the directory still describes the user the same way, so <see cref="SharedPrincipal"/> is built once
+/// per user and cache lifetime instead of once per request. Equal when the three values are.
+/// </summary>
+public sealed record AuthenticatedUser(string UserName, string PrimarySmtpAddress, Guid MailboxGuid)
+{
+    private Shared? _shared;
+
+    /// <summary>
+    /// This user's principal for <paramref name="method"/> (what backends see as the authentication method), shared by
+    /// every request signed in with this instance: read-only (<see cref="ReadOnlyPrincipal"/>), so no request can change
+    /// what another sees; never shared between users, since each instance is one user's.
+    /// </summary>
+    public System.Security.Claims.ClaimsPrincipal SharedPrincipal(string method)
+    {
+        var shared = Volatile.Read(ref _shared);
+        if (shared is null || !string.Equals(shared.Method, method, StringComparison.Ordinal))
+        {
+            shared = new Shared(method, ReadOnlyPrincipal.Of(this, method));
+            Volatile.Write(ref _shared, shared);
+        }
+        return shared.Principal;
+    }
+
+    public bool Equals(AuthenticatedUser? other)
+        => other is not null
+            && string.Equals(UserName, other.UserName, StringComparison.Ordinal)
+            && string.Equals(PrimarySmtpAddress, other.PrimarySmtpAddress, StringComparison.Ordinal)
+            && MailboxGuid == other.MailboxGuid;
+
+    public override int GetHashCode() => HashCode.Combine(UserName, PrimarySmtpAddress, MailboxGuid);
+
+    private sealed record Shared(string Method, System.Security.Claims.ClaimsPrincipal Principal);
+}

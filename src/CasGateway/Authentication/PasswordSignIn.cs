@@ -69,13 +69,16 @@ public sealed partial class PasswordSignIn(ICredentialValidator credentials, IFa
 
     /// <summary>The gateway's principal for a signed-in user; <paramref name="method"/> is what backends see as the authentication method.</summary>
     public static System.Security.Claims.ClaimsPrincipal PrincipalOf(AuthenticatedUser user, string method)
-        => new(new System.Security.Claims.ClaimsIdentity(
-            [
-                new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.Name, user.UserName),
-                new System.Security.Claims.Claim(GatewayClaims.PrimarySmtpAddress, user.PrimarySmtpAddress),
-                new System.Security.Claims.Claim(GatewayClaims.MailboxGuid, user.MailboxGuid.ToString()),
-            ],
-            method));
+        => new(new System.Security.Claims.ClaimsIdentity(ClaimsOf(user), method));
+
+    /// <summary>The claims of a signed-in user's principal: name, primary SMTP address, mailbox GUID.</summary>
+    internal static System.Security.Claims.Claim[] ClaimsOf(AuthenticatedUser user)
+        =>
+        [
+            new(System.Security.Claims.ClaimTypes.Name, user.UserName),
+            new(GatewayClaims.PrimarySmtpAddress, user.PrimarySmtpAddress),
+            new(GatewayClaims.MailboxGuid, user.MailboxGuid.ToString()),
+        ];
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Protocol} login for {UserName} from {ClientIp} refused: password hashing at capacity")]
     private static partial void LogBusy(ILogger logger, string protocol, string userName, string clientIp);

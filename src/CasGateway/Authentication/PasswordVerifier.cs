@@ -8,23 +8,36 @@ namespace CasGateway.Authentication;
 /// </summary>
 public sealed class PasswordVerifier(PasswordHashGate gate, CredentialCheckCache cache)
 {
-    /// <summary>Whether <paramref name="password"/> matches <paramref name="storedHash"/>; null when hashing is at capacity.</summary>
-    public async ValueTask<bool?> VerifyAsync(string userName, string password, string storedHash, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether <paramref name="password"/> matches <paramref name="storedHash"/> for <paramref name="user"/> (as the
+    /// directory describes the user now): <see cref="CredentialStatus.Valid"/> with the user to sign in,
+    /// <see cref="CredentialStatus.Invalid"/>, or <see cref="CredentialStatus.Busy"/> when hashing is at capacity. While
+    /// the remembered check still describes the user the same way, its <see cref="AuthenticatedUser"/> instance (and the
+    /// principal it keeps) is handed back instead of <paramref name="user"/>; otherwise <paramref name="user"/> replaces it.
+    /// </summary>
+    public async ValueTask<CredentialCheck> CheckAsync(AuthenticatedUser user, string password, string storedHash, CancellationToken cancellationToken)
     {
-        if (cache.TryFind(userName, password, storedHash, out bool _))
+        if (cache.TryFind(user.UserName, password, storedHash, out AuthenticatedUser remembered))
         {
-            return true;
+            if (remembered.Equals(user))
+            {
+                return new CredentialCheck(CredentialStatus.Valid, remembered);
+            }
+            cache.Remember(user.UserName, password, storedHash, user);
+            return new CredentialCheck(CredentialStatus.Valid, user);
         }
         var good = await gate.TryRunAsync(() => PasswordHash.Verify(password, storedHash), cancellationToken);
         if (good == true)
         {
-            cache.Remember(userName, password, storedHash, true);
+            cache.Remember(user.UserName, password, storedHash, user);
+            return new CredentialCheck(CredentialStatus.Valid, user);
         }
-        else if (good == false)
+        if (good == false)
         {
-            cache.Forget(userName);
+            cache.Forget(user.UserName);
+            return CredentialCheck.Invalid;
         }
-        return good;
+        return CredentialCheck.Busy;
     }
 
     /// <summary>Spends the same work as a real check against <paramref name="dummyHash"/>, for a user with no hash (never true).</summary>

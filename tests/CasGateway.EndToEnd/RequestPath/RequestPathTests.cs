@@ -129,6 +129,9 @@ public sealed class RequestPathTests : IAsyncLifetime
     [Theory]
     [InlineData("Basic !!!notbase64")]
     [InlineData("Basic bm9jb2xvbg==")]
+    [InlineData("Basic /zpwdw==")] // "\xFF:pw": not UTF-8 in the user name
+    [InlineData("Basic YWxpY2VAY29udG9zby5jb206cHfD")] // "alice@contoso.com:pw\xC3": a cut UTF-8 sequence in the password
+    [InlineData("Basic OnB3")] // ":pw": no user name
     public async Task Malformed_basic_credentials_get_401(string header)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/owa/");

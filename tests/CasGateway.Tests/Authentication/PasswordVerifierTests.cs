@@ -25,23 +25,23 @@ public sealed class PasswordVerifierTests : IDisposable
     public async Task A_repeated_good_password_is_answered_without_hashing_and_anything_else_hashes_again()
     {
         var (verifier, gate) = Create(TimeSpan.FromMinutes(5));
-        Assert.True(await verifier.VerifyAsync("alice@contoso.com", "pw-alice", _hash, CancellationToken.None));
+        Assert.Equal(CredentialStatus.Valid, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", _hash, CancellationToken.None)).Status);
 
         await using (await HoldEverySlotAsync(gate))
         {
-            Assert.True(await verifier.VerifyAsync("alice@contoso.com", "pw-alice", _hash, CancellationToken.None));
+            Assert.Equal(CredentialStatus.Valid, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", _hash, CancellationToken.None)).Status);
             // The user name is compared without case, as the directory finds it.
-            Assert.True(await verifier.VerifyAsync("ALICE@contoso.com", "pw-alice", _hash, CancellationToken.None));
+            Assert.Equal(CredentialStatus.Valid, (await verifier.CheckAsync(UserOf("ALICE@contoso.com"), "pw-alice", _hash, CancellationToken.None)).Status);
             // Another password, or the directory's hash changed since (a password reset): hashing needed.
-            Assert.Null(await verifier.VerifyAsync("alice@contoso.com", "pw-other", _hash, CancellationToken.None));
-            Assert.Null(await verifier.VerifyAsync("alice@contoso.com", "pw-alice", PasswordHash.Create("pw-alice", Iterations), CancellationToken.None));
+            Assert.Equal(CredentialStatus.Busy, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-other", _hash, CancellationToken.None)).Status);
+            Assert.Equal(CredentialStatus.Busy, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", PasswordHash.Create("pw-alice", Iterations), CancellationToken.None)).Status);
         }
 
         // A wrong password evicts the user's entry: the good one is hashed again next time.
-        Assert.False(await verifier.VerifyAsync("alice@contoso.com", "wrong", _hash, CancellationToken.None));
+        Assert.Equal(CredentialStatus.Invalid, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "wrong", _hash, CancellationToken.None)).Status);
         await using (await HoldEverySlotAsync(gate))
         {
-            Assert.Null(await verifier.VerifyAsync("alice@contoso.com", "pw-alice", _hash, CancellationToken.None));
+            Assert.Equal(CredentialStatus.Busy, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", _hash, CancellationToken.None)).Status);
         }
     }
 
@@ -49,12 +49,52 @@ public sealed class PasswordVerifierTests : IDisposable
     public async Task A_zero_lifetime_remembers_nothing()
     {
         var (verifier, gate) = Create(TimeSpan.Zero);
-        Assert.True(await verifier.VerifyAsync("alice@contoso.com", "pw-alice", _hash, CancellationToken.None));
+        Assert.Equal(CredentialStatus.Valid, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", _hash, CancellationToken.None)).Status);
         await using (await HoldEverySlotAsync(gate))
         {
-            Assert.Null(await verifier.VerifyAsync("alice@contoso.com", "pw-alice", _hash, CancellationToken.None));
+            Assert.Equal(CredentialStatus.Busy, (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", _hash, CancellationToken.None)).Status);
         }
     }
+
+    [Fact]
+    public async Task A_remembered_check_hands_back_the_same_user_and_read_only_principal_until_the_directory_describes_the_user_differently()
+    {
+        var (verifier, gate) = Create(TimeSpan.FromMinutes(5));
+        var first = (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", _hash, CancellationToken.None)).User!;
+        var bob = (await verifier.CheckAsync(UserOf("bob@contoso.com"), "pw-alice", _hash, CancellationToken.None)).User!;
+        await using (await HoldEverySlotAsync(gate))
+        {
+            var again = (await verifier.CheckAsync(UserOf("alice@contoso.com"), "pw-alice", _hash, CancellationToken.None)).User!;
+            Assert.Same(first, again);
+            Assert.Same(first.SharedPrincipal("Basic"), again.SharedPrincipal("Basic"));
+
+            // Never another user's principal.
+            Assert.NotSame(first.SharedPrincipal("Basic"), bob.SharedPrincipal("Basic"));
+            Assert.Equal("bob@contoso.com", bob.SharedPrincipal("Basic").Identity!.Name);
+
+            // The mailbox moved to another GUID in the directory: the new description is signed in (no hashing needed) and remembered.
+            var moved = new AuthenticatedUser("alice@contoso.com", "alice@contoso.com", Guid.NewGuid());
+            var check = await verifier.CheckAsync(moved, "pw-alice", _hash, CancellationToken.None);
+            Assert.Equal(CredentialStatus.Valid, check.Status);
+            Assert.Same(moved, check.User);
+            Assert.Equal(moved.MailboxGuid, GatewayClaims.MailboxGuidOf(check.User!.SharedPrincipal("Basic")));
+            Assert.Same(moved, (await verifier.CheckAsync(new AuthenticatedUser("alice@contoso.com", "alice@contoso.com", moved.MailboxGuid), "pw-alice", _hash, CancellationToken.None)).User);
+        }
+
+        // What every request of the user shares cannot be changed by one of them.
+        var principal = first.SharedPrincipal("Basic");
+        var identity = (System.Security.Claims.ClaimsIdentity)principal.Identity!;
+        Assert.Equal("Basic", identity.AuthenticationType);
+        Assert.Equal("alice@contoso.com", GatewayClaims.AddressOf(principal));
+        Assert.Throws<InvalidOperationException>(() => identity.AddClaim(new System.Security.Claims.Claim(GatewayClaims.PrimarySmtpAddress, "mallory@contoso.com")));
+        Assert.Throws<InvalidOperationException>(() => identity.RemoveClaim(identity.FindFirst(GatewayClaims.PrimarySmtpAddress)));
+        Assert.False(identity.TryRemoveClaim(identity.FindFirst(GatewayClaims.PrimarySmtpAddress)));
+        Assert.Throws<InvalidOperationException>(() => principal.AddIdentity(new System.Security.Claims.ClaimsIdentity()));
+        Assert.Equal(3, identity.Claims.Count());
+        Assert.Single(principal.Identities);
+    }
+
+    private static AuthenticatedUser UserOf(string userName) => new(userName, userName.ToLowerInvariant(), Guid.Parse("6f1f0a4e-3c2b-4d5e-9f10-112233445566"));
 
     private (PasswordVerifier Verifier, PasswordHashGate Gate) Create(TimeSpan lifetime)
     {

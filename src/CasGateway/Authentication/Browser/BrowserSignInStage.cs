@@ -2,6 +2,8 @@ using CasGateway.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Configuration;
 
 namespace CasGateway.Authentication.Browser;
@@ -25,6 +27,8 @@ public static class BrowserSignInStage
         services.AddSingleton<BrowserSignInEndpoints>();
         services.AddSingleton<IProxyConfigFilter, BrowserRouteFilter>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, BrowserAuthorizationResultHandler>();
+        services.TryAddTransient<PolicyEvaluator>();
+        services.Replace(ServiceDescriptor.Transient<IPolicyEvaluator, BrowserPolicyEvaluator>());
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = BrowserSession.AntiforgeryCookieName;

@@ -31,17 +31,16 @@ internal sealed class SqlCredentialValidator(SqlDirectory directory, PasswordVer
         {
             return await verifier.SpendAsync(password, Dummy, cancellationToken) is null ? CredentialCheck.Busy : CredentialCheck.Invalid;
         }
-        switch (await verifier.VerifyAsync(userName, password, hash, cancellationToken))
+        var check = await verifier.CheckAsync(new AuthenticatedUser(userName, found.Mailbox.PrimarySmtpAddress, found.Mailbox.Guid), password, hash, cancellationToken);
+        switch (check.Status)
         {
-            case true:
-                var signedIn = new AuthenticatedUser(userName, found.Mailbox.PrimarySmtpAddress, found.Mailbox.Guid);
-                recent.Remember(userName, password, signedIn);
-                return new CredentialCheck(CredentialStatus.Valid, signedIn);
-            case false:
+            case CredentialStatus.Valid:
+                recent.Remember(userName, password, check.User!);
+                break;
+            case CredentialStatus.Invalid:
                 recent.Forget(userName, password);
-                return CredentialCheck.Invalid;
-            default:
-                return CredentialCheck.Busy;
+                break;
         }
+        return check;
     }
 }
