@@ -8,6 +8,10 @@
 #   bench/profile.sh --h2                 h2load -t2 -c50 -m10 instead of wrk
 #   bench/profile.sh --duration 30 --top 40 --keep-tmp
 #   bench/profile.sh --perf               on-CPU samples with Linux perf (the runtime writes /tmp/perf-PID.map)
+#   bench/profile.sh --counters           no profiler: the runtime's own counters per request (bytes allocated,
+#                                         GCs, thread pool work items, lock contentions) with dotnet-counters
+#   bench/profile.sh --alloc              bytes allocated per request by type (the runtime's allocation ticks,
+#                                         read by bench/AllocTop)
 #
 # Options: --duration S (load, default 20; the trace covers S-5 s), --warmup S (default 15: the JIT's tiering takes
 #          that long to settle on 2 busy cores; a shorter warm-up profiles the JIT), --top N (rows, default 30), --h2, --no-build,
@@ -27,6 +31,8 @@ H2=0
 BUILD=1
 KEEP_TMP=0
 PERF=0
+COUNTERS=0
+ALLOC=0
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "profile.sh: $*" >&2; exit 1; }
@@ -39,6 +45,8 @@ while [[ $# -gt 0 ]]; do
     --top) TOP=$2; shift ;;
     --h2) H2=1 ;;
     --perf) PERF=1 ;;
+    --counters) COUNTERS=1 ;;
+    --alloc) ALLOC=1 ;;
     --no-build) BUILD=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -48,7 +56,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $DURATION =~ ^[0-9]+$ ]] && (( DURATION >= 8 && DURATION <= 300 )) || die "duration 8..300 s"
 [[ $TOP =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ ]] || die "not a number: $TOP / $WARMUP"
-for cmd in wrk h2load openssl curl python3 $( (( PERF )) && echo perf || echo dotnet-trace); do
+for cmd in wrk h2load openssl curl python3 $( (( PERF )) && echo perf || { (( COUNTERS )) && echo dotnet-counters; } || echo dotnet-trace); do
   command -v "$cmd" >/dev/null || die "missing $cmd (bench/run.sh installs the packages; dotnet tool install --global dotnet-trace)"
 done
 
@@ -116,7 +124,15 @@ load "$DURATION" >"$TMP/load.out" 2>&1 &
 LOAD_PID=$!
 PIDS+=("$LOAD_PID")
 sleep 2
-if (( PERF )); then
+if (( COUNTERS )); then
+  timeout $(( DURATION + 60 )) dotnet-counters collect -p "$GATEWAY_PID" --counters System.Runtime --format csv \
+    --refresh-interval 1 --duration "00:00:$(printf '%02d' $(( DURATION - 5 )))" -o "$TMP/counters.csv" >"$TMP/trace.log" 2>&1 \
+    || { tail -5 "$TMP/trace.log" >&2; die "dotnet-counters failed"; }
+elif (( ALLOC )); then
+  timeout $(( DURATION + 60 )) dotnet-trace collect -p "$GATEWAY_PID" --providers 'Microsoft-Windows-DotNETRuntime:0x1:5' \
+    --duration "00:00:$(printf '%02d' $(( DURATION - 5 )))" -o "$TMP/alloc.nettrace" >"$TMP/trace.log" 2>&1 \
+    || { tail -5 "$TMP/trace.log" >&2; die "dotnet-trace failed"; }
+elif (( PERF )); then
   timeout $(( DURATION + 60 )) perf record -F 997 -g -p "$GATEWAY_PID" -o "$TMP/perf.data" -- sleep $(( DURATION - 5 )) \
     >"$TMP/trace.log" 2>&1 || { tail -5 "$TMP/trace.log" >&2; die "perf record failed"; }
 else
@@ -129,6 +145,18 @@ read -r c1 _ < <(python3 "$LIB" ticks "$GATEWAY_PID" "$GATEWAY_PID")
 grep -E 'Requests/sec|finished in|requests:' "$TMP/load.out" >&2 || tail -5 "$TMP/load.out" >&2
 log "gateway CPU during the load: $(( (c1 - c0) )) ticks (1/100 s, tracing overhead included)"
 
+if (( ALLOC )); then
+  rate=$(grep -oE 'Requests/sec: +[0-9.]+|finished in [^,]+, [0-9.]+ req/s' "$TMP/load.out" | grep -oE '[0-9.]+' | tail -1)
+  dotnet build "$BENCH_DIR/AllocTop" -c Release -v q -nologo --disable-build-servers >"$TMP/alloctop-build.log" 2>&1 \
+    || { tail -20 "$TMP/alloctop-build.log" >&2; die "AllocTop build failed"; }
+  dotnet "$BENCH_DIR/AllocTop/bin/Release/net10.0/AllocTop.dll" "$TMP/alloc.nettrace" \
+    "$(python3 -c "print(float('$rate') * $(( DURATION - 5 )))")" "$TOP"
+  exit 0
+fi
+if (( COUNTERS )); then
+  python3 "$BENCH_DIR/counters-per-request.py" "$TMP/counters.csv" "$TMP/load.out"
+  exit 0
+fi
 if (( PERF )); then
   perf report -i "$TMP/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
   echo
