@@ -10,6 +10,7 @@
 #   bench/profile.sh --perf               on-CPU samples with Linux perf (the runtime writes /tmp/perf-PID.map)
 #   bench/profile.sh --counters           no profiler: the runtime's own counters per request (bytes allocated,
 #                                         GCs, thread pool work items, lock contentions) with dotnet-counters
+#   bench/profile.sh --bare-yarp ...      the same, of bench/BareYarp (the baseline) instead of the gateway
 #   bench/profile.sh --alloc              bytes allocated per request by type (the runtime's allocation ticks,
 #                                         read by bench/AllocTop)
 #
@@ -33,6 +34,7 @@ KEEP_TMP=0
 PERF=0
 COUNTERS=0
 ALLOC=0
+BARE=0
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "profile.sh: $*" >&2; exit 1; }
@@ -47,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --perf) PERF=1 ;;
     --counters) COUNTERS=1 ;;
     --alloc) ALLOC=1 ;;
+    --bare-yarp) BARE=1 ;;
     --no-build) BUILD=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -85,6 +88,10 @@ if (( BUILD )); then
     || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
   dotnet build "$REPO/src/CasGateway.DemoBackend/CasGateway.DemoBackend.csproj" -c Release -v q -nologo --disable-build-servers >>"$TMP/build.log" 2>&1 \
     || { tail -30 "$TMP/build.log" >&2; die "backend build failed"; }
+  if (( BARE )); then
+    dotnet build "$BENCH_DIR/BareYarp/BareYarp.csproj" -c Release -v q -nologo --disable-build-servers >>"$TMP/build.log" 2>&1 \
+      || { tail -30 "$TMP/build.log" >&2; die "bare YARP build failed"; }
+  fi
 fi
 
 # The files the gateway watches in a folder of their own (see gateway_command in common.sh).
@@ -102,6 +109,10 @@ hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
 python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
   --password-hash "$hash" --out "$CONF/directory.json"
 gateway_command "$GW_DLL" "$GATEWAY_PORT" "$CONF"
+if (( BARE )); then
+  GATEWAY_CMD=(dotnet "$BENCH_DIR/BareYarp/bin/Release/net10.0/BareYarp.dll" --port "$GATEWAY_PORT"
+    --cert "$CONF/cert.pem" --key "$CONF/key.pem" --backend "http://127.0.0.1:$BACKEND_PORT/")
+fi
 (( PERF )) && GATEWAY_CMD=(env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "${GATEWAY_CMD[@]}")
 spawn gateway "$TMP/gateway.log" "${GATEWAY_CMD[@]}"
 GATEWAY_PID=$SPAWNED_PID
