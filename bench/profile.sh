@@ -8,6 +8,11 @@
 #   bench/profile.sh --h2                 h2load -t2 -c50 -m10 instead of wrk
 #   bench/profile.sh --duration 30 --top 40 --keep-tmp
 #   bench/profile.sh --perf               on-CPU samples with Linux perf (the runtime writes /tmp/perf-PID.map)
+#   bench/profile.sh --counters           no profiler: the runtime's own counters per request (bytes allocated,
+#                                         GCs, thread pool work items, lock contentions) with dotnet-counters
+#   bench/profile.sh --bare-yarp ...      the same, of bench/BareYarp (the baseline) instead of the gateway
+#   bench/profile.sh --alloc              bytes allocated per request by type (the runtime's allocation ticks,
+#                                         read by bench/AllocTop)
 #
 # Options: --duration S (load, default 20; the trace covers S-5 s), --warmup S (default 15: the JIT's tiering takes
 #          that long to settle on 2 busy cores; a shorter warm-up profiles the JIT), --top N (rows, default 30), --h2, --no-build,
@@ -28,6 +33,9 @@ H2=0
 BUILD=1
 KEEP_TMP=0
 PERF=0
+COUNTERS=0
+ALLOC=0
+BARE=0
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "profile.sh: $*" >&2; exit 1; }
@@ -40,6 +48,9 @@ while [[ $# -gt 0 ]]; do
     --top) TOP=$2; shift ;;
     --h2) H2=1 ;;
     --perf) PERF=1 ;;
+    --counters) COUNTERS=1 ;;
+    --alloc) ALLOC=1 ;;
+    --bare-yarp) BARE=1 ;;
     --no-build) BUILD=0 ;;
     --keep-tmp) KEEP_TMP=1 ;;
     --published) GATEWAY_BUILD=publish ;;
@@ -50,7 +61,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $DURATION =~ ^[0-9]+$ ]] && (( DURATION >= 8 && DURATION <= 300 )) || die "duration 8..300 s"
 [[ $TOP =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ ]] || die "not a number: $TOP / $WARMUP"
-for cmd in wrk h2load openssl curl python3 $( (( PERF )) && echo perf || echo dotnet-trace); do
+for cmd in wrk h2load openssl curl python3 $( (( PERF )) && echo perf || { (( COUNTERS )) && echo dotnet-counters; } || echo dotnet-trace); do
   command -v "$cmd" >/dev/null || die "missing $cmd (bench/run.sh installs the packages; dotnet tool install --global dotnet-trace)"
 done
 
@@ -78,6 +89,10 @@ if (( BUILD )); then
   build_gateway "$TMP/build.log" || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
   dotnet build "$REPO/src/CasGateway.DemoBackend/CasGateway.DemoBackend.csproj" -c Release -v q -nologo --disable-build-servers >>"$TMP/build.log" 2>&1 \
     || { tail -30 "$TMP/build.log" >&2; die "backend build failed"; }
+  if (( BARE )); then
+    dotnet build "$BENCH_DIR/BareYarp/BareYarp.csproj" -c Release -v q -nologo --disable-build-servers >>"$TMP/build.log" 2>&1 \
+      || { tail -30 "$TMP/build.log" >&2; die "bare YARP build failed"; }
+  fi
 fi
 
 # The files the gateway watches in a folder of their own (see gateway_command in common.sh).
@@ -95,6 +110,10 @@ hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
 python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
   --password-hash "$hash" --out "$CONF/directory.json"
 gateway_command "$GW_DLL" "$GATEWAY_PORT" "$CONF"
+if (( BARE )); then
+  GATEWAY_CMD=(dotnet "$BENCH_DIR/BareYarp/bin/Release/net10.0/BareYarp.dll" --port "$GATEWAY_PORT"
+    --cert "$CONF/cert.pem" --key "$CONF/key.pem" --backend "http://127.0.0.1:$BACKEND_PORT/")
+fi
 (( PERF )) && GATEWAY_CMD=(env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "${GATEWAY_CMD[@]}")
 spawn gateway "$TMP/gateway.log" "${GATEWAY_CMD[@]}"
 GATEWAY_PID=$SPAWNED_PID
@@ -117,7 +136,15 @@ load "$DURATION" >"$TMP/load.out" 2>&1 &
 LOAD_PID=$!
 PIDS+=("$LOAD_PID")
 sleep 2
-if (( PERF )); then
+if (( COUNTERS )); then
+  timeout $(( DURATION + 60 )) dotnet-counters collect -p "$GATEWAY_PID" --counters System.Runtime --format csv \
+    --refresh-interval 1 --duration "00:00:$(printf '%02d' $(( DURATION - 5 )))" -o "$TMP/counters.csv" >"$TMP/trace.log" 2>&1 \
+    || { tail -5 "$TMP/trace.log" >&2; die "dotnet-counters failed"; }
+elif (( ALLOC )); then
+  timeout $(( DURATION + 60 )) dotnet-trace collect -p "$GATEWAY_PID" --providers 'Microsoft-Windows-DotNETRuntime:0x1:5' \
+    --duration "00:00:$(printf '%02d' $(( DURATION - 5 )))" -o "$TMP/alloc.nettrace" >"$TMP/trace.log" 2>&1 \
+    || { tail -5 "$TMP/trace.log" >&2; die "dotnet-trace failed"; }
+elif (( PERF )); then
   timeout $(( DURATION + 60 )) perf record -F 997 -g -p "$GATEWAY_PID" -o "$TMP/perf.data" -- sleep $(( DURATION - 5 )) \
     >"$TMP/trace.log" 2>&1 || { tail -5 "$TMP/trace.log" >&2; die "perf record failed"; }
 else
@@ -130,6 +157,18 @@ read -r c1 _ < <(python3 "$LIB" ticks "$GATEWAY_PID" "$GATEWAY_PID")
 grep -E 'Requests/sec|finished in|requests:' "$TMP/load.out" >&2 || tail -5 "$TMP/load.out" >&2
 log "gateway CPU during the load: $(( (c1 - c0) )) ticks (1/100 s, tracing overhead included)"
 
+if (( ALLOC )); then
+  rate=$(grep -oE 'Requests/sec: +[0-9.]+|finished in [^,]+, [0-9.]+ req/s' "$TMP/load.out" | grep -oE '[0-9.]+' | tail -1)
+  dotnet build "$BENCH_DIR/AllocTop" -c Release -v q -nologo --disable-build-servers >"$TMP/alloctop-build.log" 2>&1 \
+    || { tail -20 "$TMP/alloctop-build.log" >&2; die "AllocTop build failed"; }
+  dotnet "$BENCH_DIR/AllocTop/bin/Release/net10.0/AllocTop.dll" "$TMP/alloc.nettrace" \
+    "$(python3 -c "print(float('$rate') * $(( DURATION - 5 )))")" "$TOP"
+  exit 0
+fi
+if (( COUNTERS )); then
+  python3 "$BENCH_DIR/counters-per-request.py" "$TMP/counters.csv" "$TMP/load.out"
+  exit 0
+fi
 if (( PERF )); then
   perf report -i "$TMP/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
   echo

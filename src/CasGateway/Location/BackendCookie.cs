@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using CasGateway.Anchoring;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace CasGateway.Location;
 
@@ -25,7 +26,7 @@ public sealed record BackendCookieEntry(
 /// </summary>
 /// <remarks>
 /// A cookie of one entry (the usual case: a client's first request, or a client that never returns cookies) is
-/// protected once and reused for the next requests of the same anchor on the same route, for 1/60 of the entry's
+/// protected once, its <c>Set-Cookie</c> header built once, and both reused for the next requests of the same anchor on the same route, for 1/60 of the entry's
 /// lifetime: its expiry is then up to that much earlier than a freshly made one. Protecting costs a key derivation,
 /// an AES encryption and an HMAC, which the profile under load showed on every proxied response.
 /// </remarks>
@@ -105,13 +106,18 @@ public sealed class BackendCookie(IDataProtectionProvider protection, IOptions<B
                 entries.Add(entry);
             }
         }
-        var cookie = new CookieOptions { Path = path, Secure = true, HttpOnly = true, SameSite = SameSiteMode.Lax };
+        if (entries.Count == 1)
+        {
+            response.Headers.Append(HeaderNames.SetCookie, SetCookieOfOne(entries[0], path));
+            return;
+        }
+        var cookie = new CookieOptions { Path = path, Secure = true, HttpOnly = true, SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Lax };
         if (entries.Count == 0)
         {
             response.Cookies.Delete(_options.Name, cookie);
             return;
         }
-        response.Cookies.Append(_options.Name, entries.Count == 1 ? ProtectOne(entries[0]) : Protect(entries), cookie);
+        response.Cookies.Append(_options.Name, Protect(entries), cookie);
     }
 
     private string Protect(List<BackendCookieEntry> entries)
@@ -120,25 +126,38 @@ public sealed class BackendCookie(IDataProtectionProvider protection, IOptions<B
         return Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(_protector.Protect(json));
     }
 
-    /// <summary>One entry's cookie, reused while it expires less than 1/60 of the lifetime before this one would.</summary>
-    private string ProtectOne(BackendCookieEntry entry)
+    /// <summary>
+    /// One entry's <c>Set-Cookie</c> header, reused while its expiry is less than 1/60 of the lifetime before this
+    /// one's would be (the header is the same as <c>Response.Cookies.Append</c> writes, built once).
+    /// </summary>
+    private string SetCookieOfOne(BackendCookieEntry entry, string path)
     {
         var route = entry with { Expires = default };
         var lifetime = entry.Affinity ? _options.AffinityEntryLifetime : _options.ServerEntryLifetime;
         if (_reused.TryGetValue(route, out var known) && known.Expires >= entry.Expires - lifetime / ReuseFraction)
         {
-            return known.Value;
+            return known.Path == path ? known.Header : SetCookie(known.Value, path);
         }
         var value = Protect([entry]);
+        var header = SetCookie(value, path);
         if (_reused.Count >= MaxReused)
         {
             _reused.Clear();
         }
-        _reused[route] = new ProtectedCookie(value, entry.Expires);
-        return value;
+        _reused[route] = new ProtectedCookie(value, entry.Expires, path, header);
+        return header;
     }
 
-    private sealed record ProtectedCookie(string Value, DateTimeOffset Expires);
+    private string SetCookie(string value, string path)
+        => new SetCookieHeaderValue(_options.Name, Uri.EscapeDataString(value))
+        {
+            Path = path,
+            Secure = true,
+            HttpOnly = true,
+            SameSite = Microsoft.Net.Http.Headers.SameSiteMode.Lax,
+        }.ToString();
+
+    private sealed record ProtectedCookie(string Value, DateTimeOffset Expires, string Path, string Header);
 }
 
 [JsonSerializable(typeof(List<BackendCookieEntry>))]

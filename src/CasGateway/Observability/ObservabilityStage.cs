@@ -34,11 +34,7 @@ public static class ObservabilityStage
         services.AddSingleton<LogPipeline>();
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new();
         var tracing = telemetry.TracingEnabled();
-        services.AddSingleton<ILoggerFactory>(sp =>
-        {
-            var serilog = new SerilogLoggerFactory(sp.GetRequiredService<LogPipeline>().Logger);
-            return tracing ? serilog : new UntracedLoggerFactory(serilog);
-        });
+        services.AddSingleton<ILoggerFactory>(sp => new GatewayLoggerFactory(new SerilogLoggerFactory(sp.GetRequiredService<LogPipeline>().Logger), tracing));
         services.AddValidatedOptions<ProtocolLogOptions>(ProtocolLogOptions.Section);
         services.AddValidatedOptions<TelemetryOptions>(TelemetryOptions.Section);
         services.AddSingleton<GatewayMetrics>();

@@ -63,4 +63,21 @@ public sealed class BackendCookieReuseTests
         Assert.NotEqual(first, second);
         Assert.Equal(2, Read(second).Count);
     }
+
+    [Fact]
+    public void The_reused_header_is_the_one_the_framework_writes_for_the_path_asked()
+    {
+        var owa = Write(Entry("mbx1.contoso.com"));
+        var value = owa.Split(';')[0][(_cookie.Name.Length + 1)..];
+        var framework = new DefaultHttpContext();
+        framework.Response.Cookies.Append(_cookie.Name, value, new CookieOptions { Path = "/owa", Secure = true, HttpOnly = true, SameSite = SameSiteMode.Lax });
+        Assert.Equal(framework.Response.Headers.SetCookie.ToString(), owa);
+
+        var other = new DefaultHttpContext();
+        _cookie.Write(other.Response, "/ews", [], Entry("mbx1.contoso.com"), remove: null);
+        var ews = other.Response.Headers.SetCookie.ToString();
+        Assert.Equal(owa.Split(';')[0], ews.Split(';')[0]);
+        Assert.Contains("path=/ews", ews, StringComparison.Ordinal);
+        Assert.Equal(owa, Write(Entry("mbx1.contoso.com")));
+    }
 }

@@ -86,4 +86,36 @@ public sealed class LogPipelineTests : IDisposable
         _pipeline.Logger.Information("one");
         Assert.Equal(before + 1, _sink.Events.Count);
     }
+
+    [Fact]
+    public void The_logger_factory_keeps_one_logger_per_category_and_it_follows_reloads()
+    {
+        using var factory = new GatewayLoggerFactory(new Serilog.Extensions.Logging.SerilogLoggerFactory(_pipeline.Logger), tracing: false);
+        var logger = factory.CreateLogger("CasGateway.Test");
+
+        Assert.Same(logger, factory.CreateLogger("CasGateway.Test"));
+        Assert.NotSame(logger, factory.CreateLogger("CasGateway.Other"));
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger, "cached before");
+        Change("Serilog:MinimumLevel:Default", "Warning");
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger, "cached hidden");
+        Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "cached shown");
+
+        Assert.True(Logged("cached before"));
+        Assert.False(Logged("cached hidden"));
+        Assert.True(Logged("cached shown"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_hosting_logger_reports_disabled_only_when_not_tracing(bool tracing)
+    {
+        using var factory = new GatewayLoggerFactory(new Serilog.Extensions.Logging.SerilogLoggerFactory(_pipeline.Logger), tracing);
+        var hosting = factory.CreateLogger(GatewayLoggerFactory.HostingCategory);
+
+        Assert.Equal(tracing, hosting.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Critical));
+        // What it is given without asking first is still written.
+        Microsoft.Extensions.Logging.LoggerExtensions.LogError(hosting, "host error");
+        Assert.True(Logged("host error"));
+    }
 }
