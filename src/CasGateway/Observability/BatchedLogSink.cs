@@ -86,7 +86,18 @@ internal sealed class BatchedLogSink : ILogEventSink, IDisposable
         WriteQueued();
     }
 
-    private void OnProcessExit(object? sender, EventArgs e) => WriteQueued();
+    /// <summary>
+    /// The process ends without disposing: write what is queued, then close the wrapped sinks so that a buffered
+    /// file sink writes out its buffer.
+    /// </summary>
+    private void OnProcessExit(object? sender, EventArgs e)
+    {
+        lock (_writing)
+        {
+            WriteQueuedLocked();
+            (_inner as IDisposable)?.Dispose();
+        }
+    }
 
     private void WriteQueued()
     {
