@@ -86,18 +86,7 @@ internal sealed class BatchedLogSink : ILogEventSink, IDisposable
         WriteQueued();
     }
 
-    /// <summary>
-    /// The process ends without disposing: write what is queued, then close the wrapped sinks so that a buffered
-    /// file sink writes out its buffer.
-    /// </summary>
-    private void OnProcessExit(object? sender, EventArgs e)
-    {
-        lock (_writing)
-        {
-            WriteQueuedLocked();
-            (_inner as IDisposable)?.Dispose();
-        }
-    }
+    private void OnProcessExit(object? sender, EventArgs e) => WriteQueued();
 
     private void WriteQueued()
     {
