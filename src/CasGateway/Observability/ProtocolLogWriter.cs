@@ -1,5 +1,7 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Globalization;
+using CasGateway.Anchoring;
 using CasGateway.Authentication;
 using CasGateway.Configuration;
 using CasGateway.Location;
@@ -24,6 +26,25 @@ internal sealed class ProtocolLogWriter
     public const string NoFamily = "None";
 
     private const int MaxHeaderText = 512;
+    /// <summary>The 38 fields, <c>UrlQuery</c>, and <c>SourceContext</c> and <c>ConnectionId</c> added by the logger.</summary>
+    private const int PropertyCapacity = 41;
+    private static readonly ScalarValue True = new(true);
+    private static readonly ScalarValue False = new(false);
+    private static readonly ScalarValue NoFamilyValue = new(NoFamily);
+    private static readonly FrozenDictionary<ProtocolFamily, ScalarValue> FamilyNames =
+        Enum.GetValues<ProtocolFamily>().ToFrozenDictionary(family => family, family => new ScalarValue(family.ToString()));
+    private static readonly ScalarValue CookieHit = new("Hit");
+    private static readonly ScalarValue CookieMiss = new("Miss");
+    private static readonly ScalarValue ByCookie = new("BackEndCookie");
+    private static readonly ScalarValue ByLocatorCache = new("LocatorCache");
+    private static readonly ScalarValue ByLocator = new("Locator");
+    private static readonly ScalarValue ByTargetServer = new("TargetServer");
+    private static readonly ScalarValue ByAnyServer = new("AnyServer");
+    private static readonly ScalarValue ProxyValue = new("Proxy");
+    private static readonly ScalarValue CrossSiteProxyValue = new("CrossSiteProxy");
+    private static readonly ScalarValue RedirectValue = new("Redirect");
+    private static readonly ScalarValue RejectedValue = new("Rejected");
+    private static readonly ScalarValue LocalValue = new("Local");
     private static readonly MessageTemplate Template = new MessageTemplateParser().Parse(
         "{Method} {UrlStem} {HttpStatus} {ProxyAction} {TargetServer} {TotalRequestTime} ms");
 
@@ -32,8 +53,8 @@ internal sealed class ProtocolLogWriter
     private readonly IOptionsMonitor<ProtocolLogOptions> _options;
     private readonly IMailboxLocator _locator;
     private readonly ILocatorStore _store;
-    private readonly string _node;
     private readonly string? _site;
+    private readonly ScalarValue _nodeValue;
 
     public ProtocolLogWriter(LogPipeline logs, GatewayMetrics metrics, IOptionsMonitor<ProtocolLogOptions> options, IMailboxLocator locator, ILocatorStore store, IOptions<GatewayOptions> gateway)
     {
@@ -42,7 +63,7 @@ internal sealed class ProtocolLogWriter
         _metrics = metrics;
         _options = options;
         _locator = locator;
-        _node = gateway.Value.NodeName;
+        _nodeValue = new ScalarValue(gateway.Value.NodeName);
         _site = gateway.Value.Site;
     }
 
@@ -89,55 +110,58 @@ internal sealed class ProtocolLogWriter
         }
         var request = context.Request;
         var user = context.User;
+        var authenticated = user.Identity?.IsAuthenticated == true;
         var remote = context.Connection.RemoteIpAddress;
         var span = record.Activity;
         var traceId = ClientTraceContext.TraceIdOf(span, request.Headers[ClientTraceContext.TraceParent]);
-        var properties = new List<LogEventProperty>(40)
+        // Built straight into the dictionary the event keeps (no list of LogEventProperty copied into a new one);
+        // the values every request shares (null, true/false, fixed names) are allocated once.
+        var properties = new Dictionary<string, LogEventPropertyValue>(PropertyCapacity)
         {
-            Property("DateTime", record.StartedAt.ToString("o", CultureInfo.InvariantCulture)),
-            Property("RequestId", context.TraceIdentifier),
-            Property("TraceId", traceId.ToHexString()),
-            Property("ClientRequestId", HeaderText(request.Headers["client-request-id"])),
-            Property("Protocol", protocol),
-            Property("Method", request.Method),
-            Property("UrlHost", Capped(request.Host.Host)),
-            Property("UrlStem", request.PathBase.Add(request.Path).Value),
-            Property("ClientIpAddress", remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString()),
-            Property("ClientPort", context.Connection.RemotePort),
-            Property("UserAgent", HeaderText(request.Headers.UserAgent)),
-            Property("AuthenticationType", GatewayClaims.MethodOf(user)),
-            Property("IsAuthenticated", user.Identity?.IsAuthenticated == true),
-            Property("AuthenticatedUser", user.Identity?.IsAuthenticated == true ? GatewayClaims.AddressOf(user) ?? user.Identity.Name : null),
-            Property("AnchorMailbox", plan?.Anchor?.Address),
-            Property("RoutingHint", plan?.HintSource),
-            Property("RoutingType", RoutingTypeOf(plan)),
-            Property("LocatorStore", plan?.Source == RouteSource.Locator ? _store.StoreName : null),
-            Property("BackEndCookie", plan is null ? null : fromCookie ? "Hit" : plan.CookieEntries.Count > 0 ? "Miss" : null),
-            Property("ProxyAction", action),
-            Property("RoutingRule", plan?.Rule),
-            Property("ErrorCode", errorCode),
-            Property("TargetServer", server?.Fqdn),
-            Property("TargetServerVersion", server?.Version.ToString()),
-            Property("TargetSite", server?.Site),
-            Property("Database", plan?.Database),
-            Property("ServerHostName", _node),
-            Property("HttpStatus", status),
-            Property("BackEndStatus", record.BackendStatus),
-            Property("RetryCount", routing?.RetryCount ?? 0),
-            Property("ServerLocatorLatency", located ? Milliseconds(plan!.LocatorLatency) : null),
-            Property("BackendConnectLatency", forwarded ? Milliseconds(record.BackendConnectWait) : null),
-            Property("BackendFirstByteLatency", Milliseconds(firstByte)),
-            Property("BackendTotalLatency", Milliseconds(backendTotal)),
-            Property("HttpProxyOverhead", Milliseconds(total - (backendTotal ?? TimeSpan.Zero))),
-            Property("TotalRequestTime", Milliseconds(total)),
-            Property("RequestBytes", record.RequestBody?.Count ?? 0),
-            Property("ResponseBytes", record.ResponseBody?.Count ?? 0),
+            ["DateTime"] = new ScalarValue(record.StartedAt.ToString("o", CultureInfo.InvariantCulture)),
+            ["RequestId"] = Text(context.TraceIdentifier),
+            ["TraceId"] = new ScalarValue(traceId.ToHexString()),
+            ["ClientRequestId"] = Text(HeaderText(request.Headers["client-request-id"])),
+            ["Protocol"] = family is { } known ? FamilyNames[known] : NoFamilyValue,
+            ["Method"] = Text(request.Method),
+            ["UrlHost"] = Text(Capped(request.Host.Host)),
+            ["UrlStem"] = Text(request.PathBase.Add(request.Path).Value),
+            ["ClientIpAddress"] = Text(remote is null ? null : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString()),
+            ["ClientPort"] = new ScalarValue(context.Connection.RemotePort),
+            ["UserAgent"] = Text(HeaderText(request.Headers.UserAgent)),
+            ["AuthenticationType"] = Text(GatewayClaims.MethodOf(user)),
+            ["IsAuthenticated"] = authenticated ? True : False,
+            ["AuthenticatedUser"] = Text(authenticated ? GatewayClaims.AddressOf(user) ?? user.Identity!.Name : null),
+            ["AnchorMailbox"] = Text(plan?.Anchor?.Address),
+            ["RoutingHint"] = Text(plan?.HintSource),
+            ["RoutingType"] = RoutingTypeOf(plan),
+            ["LocatorStore"] = plan?.Source == RouteSource.Locator ? Text(_store.StoreName) : ScalarValue.Null,
+            ["BackEndCookie"] = plan is null ? ScalarValue.Null : fromCookie ? CookieHit : plan.CookieEntries.Count > 0 ? CookieMiss : ScalarValue.Null,
+            ["ProxyAction"] = ActionValue(action),
+            ["RoutingRule"] = Text(plan?.Rule),
+            ["ErrorCode"] = Text(errorCode),
+            ["TargetServer"] = Text(server?.Fqdn),
+            ["TargetServerVersion"] = Text(server?.Version.ToString()),
+            ["TargetSite"] = Text(server?.Site),
+            ["Database"] = Text(plan?.Database),
+            ["ServerHostName"] = _nodeValue,
+            ["HttpStatus"] = new ScalarValue(status),
+            ["BackEndStatus"] = new ScalarValue(record.BackendStatus),
+            ["RetryCount"] = new ScalarValue(routing?.RetryCount ?? 0),
+            ["ServerLocatorLatency"] = Milliseconds(located ? plan!.LocatorLatency : null),
+            ["BackendConnectLatency"] = Milliseconds(forwarded ? record.BackendConnectWait : null),
+            ["BackendFirstByteLatency"] = Milliseconds(firstByte),
+            ["BackendTotalLatency"] = Milliseconds(backendTotal),
+            ["HttpProxyOverhead"] = Milliseconds(total - (backendTotal ?? TimeSpan.Zero)),
+            ["TotalRequestTime"] = Milliseconds(total),
+            ["RequestBytes"] = new ScalarValue(record.RequestBody?.Count ?? 0),
+            ["ResponseBytes"] = new ScalarValue(record.ResponseBody?.Count ?? 0),
         };
         if (_options.CurrentValue.KeepsQuery(family))
         {
-            properties.Add(Property("UrlQuery", request.QueryString.Value ?? ""));
+            properties["UrlQuery"] = new ScalarValue(request.QueryString.Value ?? "");
         }
-        _logger.Write(new LogEvent(DateTimeOffset.UtcNow, level, null, Template, properties, traceId, span?.SpanId ?? default));
+        _logger.Write(LogEvent.UnstableAssembleFromParts(DateTimeOffset.UtcNow, level, null, Template, properties, traceId, span?.SpanId ?? default));
     }
 
     /// <summary>The chosen server: the plan's, or for "any server" requests the destination YARP picked.</summary>
@@ -180,14 +204,23 @@ internal sealed class ProtocolLogWriter
         };
     }
 
-    private static string? RoutingTypeOf(RoutePlan? plan) => plan?.Source switch
+    private static ScalarValue RoutingTypeOf(RoutePlan? plan) => plan?.Source switch
     {
-        RouteSource.BackEndCookie => "BackEndCookie",
-        RouteSource.LocatorCache => "LocatorCache",
-        RouteSource.Locator => "Locator",
-        RouteSource.TargetServer => "TargetServer",
-        RouteSource.AnyServer => "AnyServer",
-        _ => null,
+        RouteSource.BackEndCookie => ByCookie,
+        RouteSource.LocatorCache => ByLocatorCache,
+        RouteSource.Locator => ByLocator,
+        RouteSource.TargetServer => ByTargetServer,
+        RouteSource.AnyServer => ByAnyServer,
+        _ => ScalarValue.Null,
+    };
+
+    private static ScalarValue ActionValue(string action) => action switch
+    {
+        "Proxy" => ProxyValue,
+        "CrossSiteProxy" => CrossSiteProxyValue,
+        "Redirect" => RedirectValue,
+        "Rejected" => RejectedValue,
+        _ => LocalValue,
     };
 
     private static string? Capped(string? text) => text is { Length: > MaxHeaderText } ? text[..MaxHeaderText] : text;
@@ -195,7 +228,7 @@ internal sealed class ProtocolLogWriter
     /// <summary>A header's value, capped; null when the client did not send it.</summary>
     private static string? HeaderText(StringValues values) => values.Count == 0 ? null : Capped(values.ToString());
 
-    private static double? Milliseconds(TimeSpan? time) => time is { } t ? Math.Round(t.TotalMilliseconds, 3) : null;
+    private static ScalarValue Milliseconds(TimeSpan? time) => time is { } t ? new ScalarValue(Math.Round(t.TotalMilliseconds, 3)) : ScalarValue.Null;
 
-    private static LogEventProperty Property(string name, object? value) => new(name, new ScalarValue(value));
+    private static ScalarValue Text(string? text) => text is null ? ScalarValue.Null : new ScalarValue(text);
 }
