@@ -61,6 +61,16 @@ dotnet test CasGateway.sln --configuration Release \
 
 passed=0
 failed=0
+# The benchmark projects are not in the solution; building them here keeps them from rotting unnoticed (each one that
+# does not build counts as a failure).
+for project in bench/Micro bench/AllocTop bench/BareYarp; do
+  if ! dotnet build "$project" --configuration Release -v q -nologo >"$results/bench-build.log" 2>&1; then
+    tail -20 "$results/bench-build.log"
+    echo "$project does not build"
+    failed=$((failed + 1))
+    status=1
+  fi
+done
 for trx in "$results"/*.trx; do
   [ -e "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)

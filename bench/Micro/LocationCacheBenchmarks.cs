@@ -1,6 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using CasGateway.Anchoring;
+using System.Diagnostics.Metrics;
 using CasGateway.Location;
+using CasGateway.Observability;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -14,6 +17,7 @@ namespace CasGateway.Micro;
 public class LocationCacheBenchmarks
 {
     private MailboxLocationCache _cache = null!;
+    private ServiceProvider _services = null!;
     private AnchorMailbox _smtp;
     private AnchorMailbox _smtpMixedCase;
     private AnchorMailbox _guid;
@@ -22,7 +26,9 @@ public class LocationCacheBenchmarks
     public void Setup()
     {
         var location = Fixtures.Location();
-        _cache = new MailboxLocationCache(new OneMailboxStore(location), Options.Create(new LocatorOptions()), TimeProvider.System, NullLogger<MailboxLocationCache>.Instance);
+        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new GatewayMetrics(_services.GetRequiredService<IMeterFactory>());
+        _cache = new MailboxLocationCache(new OneMailboxStore(location), Options.Create(new LocatorOptions()), TimeProvider.System, metrics, NullLogger<MailboxLocationCache>.Instance);
         // Anchors as the resolver makes them: slices of the header or query they came from.
         _smtp = Slice("X-AnchorMailbox: alice@contoso.com", 17);
         _smtpMixedCase = Slice("X-AnchorMailbox: Alice@Contoso.COM", 17);
@@ -37,7 +43,11 @@ public class LocationCacheBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _cache.Dispose();
+    public void Cleanup()
+    {
+        _cache.Dispose();
+        _services.Dispose();
+    }
 
     [Benchmark(Baseline = true)]
     public MailboxLocation? CachedSmtp() => Hit(_smtp);
