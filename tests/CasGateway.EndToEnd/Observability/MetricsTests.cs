@@ -118,6 +118,9 @@ public sealed class MetricsTests : IAsyncLifetime
         await using var topology = await TestTopology.StartAsync();
         var settings = Health.HealthTestKit.Settings();
         settings["Gateway:Backend:Health:ActiveEnabled"] = "false";
+        // Open for the whole test: on a loaded machine the default 3 s can pass between the failures, and the
+        // half-open trial that then fails would count a second opening.
+        settings["Gateway:Backend:Health:BreakerBreakDuration"] = "00:01:00";
         await using var gateway = await TestGateway.StartAsync(topology, settings);
         using var client = gateway.CreateClient();
 
