@@ -53,9 +53,6 @@ for cmd in wrk h2load openssl curl python3; do command -v "$cmd" >/dev/null || d
 
 bench_init casgw-ab
 PY=$(python3 -c 'import sys; print(sys.executable)')
-USER_NAME=user00001@contoso.com
-PASSWORD=Bench-Passw0rd!
-AUTH="Authorization: Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
 GW_DLL=$(gateway_dll)
 BACKEND_DLL="$REPO/src/CasGateway.DemoBackend/bin/Release/net10.0/CasGateway.DemoBackend.dll"
 
@@ -64,16 +61,6 @@ if (( BUILD )); then
   build_gateway "$TMP/build.log" || { tail -30 "$TMP/build.log" >&2; die "gateway build failed"; }
 fi
 
-wait_ready() {  # wait_ready PID URL: at most 60 s for a 200 through URL
-  local pid=$1 url=$2 i
-  for i in $(seq 1 3000); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    [[ $(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' -H "$AUTH" "$url" 2>/dev/null || true) == 200 ]] && return 0
-    sleep 0.02
-  done
-  return 1
-}
-
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
 mapfile -t PORTS < <("$PY" "$LIB" free-ports $(( ${#VARIANTS[@]} + 1 )))
@@ -81,7 +68,7 @@ BACKEND_PORT=${PORTS[0]}
 spawn backend "$TMP/backend.log" dotnet "$BACKEND_DLL" --name mbx1.contoso.com --port "$BACKEND_PORT"
 BACKEND_PID=$SPAWNED_PID
 wait_ready "$BACKEND_PID" "http://127.0.0.1:$BACKEND_PORT/owa/" || die "the backend did not start"
-hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
+hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$GW_DLL" hash-password)
 "$PY" "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
   --password-hash "$hash" --out "$TMP/directory.json" >/dev/null
 

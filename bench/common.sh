@@ -4,6 +4,23 @@
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ASPNETCORE_ENVIRONMENT=Production
 LIB="$BENCH_DIR/benchlib.py"
 
+# The bench's mailbox user (bench/gen-directory.py makes user00001 … user<N>, all with this password) and the Basic
+# header every load sends (proxies without authentication pass it on; the demo backend ignores it).
+BENCH_USER=${BENCH_USER:-user00001@contoso.com}
+BENCH_PASSWORD=${BENCH_PASSWORD:-Bench-Passw0rd!}
+AUTH="Authorization: Basic $(printf '%s:%s' "$BENCH_USER" "$BENCH_PASSWORD" | base64 -w0)"
+
+# wait_ready PID URL: at most 60 s for a 200 through URL with $AUTH; fails at once when PID exits first.
+wait_ready() {
+  local pid=$1 url=$2 i
+  for i in $(seq 1 3000); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [[ $(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' -H "$AUTH" "$url" 2>/dev/null || true) == 200 ]] && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
 # bench_init PREFIX: a temp folder $TMP, and traps that stop every spawned process (TERM, then KILL after 3 s) and
 # remove the folder (unless KEEP_TMP) when the script ends.
 bench_init() {

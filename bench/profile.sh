@@ -37,7 +37,7 @@ COUNTERS=0
 ALLOC=0
 BARE=0
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "profile.sh: $*" >&2; exit 1; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -67,20 +67,6 @@ done
 
 bench_init casgw-profile
 
-# wait_ready PID URL: at most 60 s for a 200 from the backend through URL.
-wait_ready() {
-  local pid=$1 url=$2 i
-  for i in $(seq 1 3000); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    [[ $(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' -H "$AUTH" "$url" 2>/dev/null || true) == 200 ]] && return 0
-    sleep 0.02
-  done
-  return 1
-}
-
-USER_NAME=user00001@contoso.com
-PASSWORD=Bench-Passw0rd!
-AUTH="Authorization: Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
 GW_DLL=$(gateway_dll)
 BACKEND_DLL="$REPO/src/CasGateway.DemoBackend/bin/Release/net10.0/CasGateway.DemoBackend.dll"
 
@@ -106,7 +92,7 @@ BACKEND_PORT=${PORTS[0]} GATEWAY_PORT=${PORTS[1]}
 spawn backend "$TMP/backend.log" dotnet "$BACKEND_DLL" --name mbx1.contoso.com --port "$BACKEND_PORT"
 wait_ready "$SPAWNED_PID" "http://127.0.0.1:$BACKEND_PORT/owa/" || die "the backend did not start"
 
-hash=$(printf '%s\n' "$PASSWORD" | dotnet "$GW_DLL" hash-password)
+hash=$(printf '%s\n' "$BENCH_PASSWORD" | dotnet "$GW_DLL" hash-password)
 python3 "$BENCH_DIR/gen-directory.py" --count 100000 --backend-url "http://127.0.0.1:$BACKEND_PORT/" \
   --password-hash "$hash" --out "$CONF/directory.json"
 gateway_command "$GW_DLL" "$GATEWAY_PORT" "$CONF"

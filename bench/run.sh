@@ -69,9 +69,7 @@ CLOSE_PATH=/healthz  # new connections: the gateway answers it itself, the other
 BACKEND_NAME=mbx1.contoso.com
 # Every target gets the same request, with the same Authorization header (the gateway needs it; the others
 # forward it and the backend ignores it). start_gateway may change BENCH_AUTH_HEADER before the load starts.
-BENCH_USER=${BENCH_USER:-user00001@contoso.com}
-BENCH_PASSWORD=${BENCH_PASSWORD:-Bench-Passw0rd!}
-BENCH_AUTH_HEADER=${BENCH_AUTH_HEADER:-"Authorization: Basic $(printf '%s:%s' "$BENCH_USER" "$BENCH_PASSWORD" | base64 -w0)"}
+BENCH_AUTH_HEADER=${BENCH_AUTH_HEADER:-$AUTH}
 
 for n in "$ROUNDS" "$DURATION" "$WARMUP" "$IDLE_CONNS" "$BUSY_CLIENTS" "$BUSY_SECONDS" "$CONNECTIONS" "$THREADS" "$H2_STREAMS"; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
@@ -101,8 +99,8 @@ ensure_packages() {
 # ------------------------------------------------------------------------------------------------ helpers
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# wait_ready PID URL LOGFILE: polls URL (at most 60 s) until it answers 200 with the backend's name in the body.
-wait_ready() {
+# wait_serving PID URL LOGFILE: polls URL (at most 60 s) until it answers 200 with the backend's name in the body.
+wait_serving() {
   local pid=$1 url=$2 logfile=$3 i code
   for i in $(seq 1 3000); do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -123,7 +121,7 @@ TARGETS=()
 # register NAME PID URL T0: waits for the first proxied request and records the target.
 register() {
   local name=$1 pid=$2 url=$3 t0=$4
-  if wait_ready "$pid" "${url}owa/" "$TMP/$name.log"; then
+  if wait_serving "$pid" "${url}owa/" "$TMP/$name.log"; then
     STARTUP_MS[$name]=$(( $(now_ms) - t0 ))
     PID_OF[$name]=$pid
     URL_OF[$name]=$url

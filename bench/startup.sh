@@ -26,8 +26,6 @@ IFS=, read -r -a COUNTS <<<"${1:-5,100000,1000000}"
 REPEAT=${2:-3}
 SETTLE=${SETTLE:-5}
 PY=$(python3 -c 'import sys; print(sys.executable)')
-BENCH_PASSWORD=Bench-Passw0rd!
-AUTH="Authorization: Basic $(printf '%s:%s' user00001@contoso.com "$BENCH_PASSWORD" | base64 -w0)"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); split($0, f, " "); printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat"; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
