@@ -420,7 +420,8 @@ $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), h2load $(h2load --version 2>&1 
 export MODE ROUNDS DURATION CONNECTIONS THREADS H2_STREAMS H2_STREAMS_LARGE IDLE_CONNS BUSY_CLIENTS BUSY_SECONDS EXTRAS STAMP
 export MACHINE="$(nproc) cores ($cpu_model), ${mem_gb} GB RAM, $os_name, kernel $(uname -r)"
 export VERSIONS="$versions" TARGET_LIST="${TARGETS[*]}" LOAD_AT_START
-export GATEWAY_RAN="$(gateway_dll)"
+GATEWAY_RAN="$(gateway_dll)"
+export GATEWAY_RAN="${GATEWAY_RAN#"$REPO"/}"  # relative to the repository when it is inside it
 "$PY" - "$TMP/meta.json" <<'EOF'
 import json, os, sys, time
 e = os.environ
