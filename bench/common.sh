@@ -25,6 +25,7 @@ wait_ready() {
 # remove the folder (unless KEEP_TMP) when the script ends.
 bench_init() {
   PIDS=()
+  CLEANUP_FILES=()  # files outside $TMP that the script's processes write, removed on exit too
   TMP=$(mktemp -d "/tmp/$1.XXXXXX")
   trap bench_cleanup EXIT
   trap 'exit 130' INT
@@ -44,6 +45,7 @@ bench_cleanup() {
   done
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   wait 2>/dev/null
+  rm -f "${CLEANUP_FILES[@]}"
   if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
   exit "$rc"
 }

@@ -103,6 +103,7 @@ fi
 (( PERF )) && GATEWAY_CMD=(env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "${GATEWAY_CMD[@]}")
 spawn gateway "$TMP/gateway.log" "${GATEWAY_CMD[@]}"
 GATEWAY_PID=$SPAWNED_PID
+(( PERF )) && CLEANUP_FILES+=("/tmp/perf-$GATEWAY_PID.map" "/tmp/perfinfo-$GATEWAY_PID.map")
 URL="https://127.0.0.1:$GATEWAY_PORT/owa/"
 wait_ready "$GATEWAY_PID" "$URL" || { tail -20 "$TMP/gateway.log" >&2; die "the gateway did not start"; }
 
@@ -161,7 +162,6 @@ if (( PERF )); then
   perf report -i "$TMP/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -"$TOP"
   echo
   perf report -i "$TMP/perf.data" --children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -"$TOP"
-  rm -f "/tmp/perf-$GATEWAY_PID.map" "/tmp/perfinfo-$GATEWAY_PID.map"
   exit 0
 fi
 timeout 300 dotnet-trace convert --format Speedscope "$TMP/gateway.nettrace" -o "$TMP/gateway" >/dev/null 2>&1 \
