@@ -77,15 +77,18 @@ internal sealed class ProtocolLogWriter
         var routing = context.Features.Get<RoutePlanFeature>();
         var plan = routing?.Plan;
         var family = context.Features.Get<IGatewayRequestFeature>()?.Family;
-        var protocol = family?.ToString() ?? NoFamily;
+        // The log's values of the protocol and the action are made once; the metrics take their text.
+        var protocolValue = family is { } known ? FamilyNames[known] : NoFamilyValue;
+        var protocol = (string)protocolValue.Value!;
         var status = context.Response.StatusCode;
         var forwarded = record.BackendSent != 0;
         var server = TargetOf(context, plan);
         var errorCode = ErrorCodeOf(context, record, status);
-        var action = forwarded
-            ? (_site is not null && server is not null && !string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase) ? "CrossSiteProxy" : "Proxy")
-            : plan?.Action == RouteAction.Redirect ? "Redirect"
-            : errorCode is not null || status >= 400 ? "Rejected" : "Local";
+        var actionValue = forwarded
+            ? (_site is not null && server is not null && !string.Equals(server.Site, _site, StringComparison.OrdinalIgnoreCase) ? CrossSiteProxyValue : ProxyValue)
+            : plan?.Action == RouteAction.Redirect ? RedirectValue
+            : errorCode is not null || status >= 400 ? RejectedValue : LocalValue;
+        var action = (string)actionValue.Value!;
         var total = Stopwatch.GetElapsedTime(record.Started, ended);
         var backendTotal = forwarded ? Stopwatch.GetElapsedTime(record.BackendSent, record.HandlerEnded) : (TimeSpan?)null;
         var firstByte = forwarded && record.BackendFirstByte != 0 ? Stopwatch.GetElapsedTime(record.BackendSent, record.BackendFirstByte) : (TimeSpan?)null;
@@ -122,7 +125,7 @@ internal sealed class ProtocolLogWriter
             ["RequestId"] = Text(context.TraceIdentifier),
             ["TraceId"] = new ScalarValue(traceId.ToHexString()),
             ["ClientRequestId"] = Text(HeaderText(request.Headers["client-request-id"])),
-            ["Protocol"] = family is { } known ? FamilyNames[known] : NoFamilyValue,
+            ["Protocol"] = protocolValue,
             ["Method"] = Text(request.Method),
             ["UrlHost"] = Text(Capped(request.Host.Host)),
             ["UrlStem"] = Text(request.PathBase.Add(request.Path).Value),
@@ -137,7 +140,7 @@ internal sealed class ProtocolLogWriter
             ["RoutingType"] = RoutingTypeOf(plan),
             ["LocatorStore"] = plan?.Source == RouteSource.Locator ? Text(_store.StoreName) : ScalarValue.Null,
             ["BackEndCookie"] = plan is null ? ScalarValue.Null : fromCookie ? CookieHit : plan.CookieEntries.Count > 0 ? CookieMiss : ScalarValue.Null,
-            ["ProxyAction"] = ActionValue(action),
+            ["ProxyAction"] = actionValue,
             ["RoutingRule"] = Text(plan?.Rule),
             ["ErrorCode"] = Text(errorCode),
             ["TargetServer"] = Text(server?.Fqdn),
@@ -212,15 +215,6 @@ internal sealed class ProtocolLogWriter
         RouteSource.TargetServer => ByTargetServer,
         RouteSource.AnyServer => ByAnyServer,
         _ => ScalarValue.Null,
-    };
-
-    private static ScalarValue ActionValue(string action) => action switch
-    {
-        "Proxy" => ProxyValue,
-        "CrossSiteProxy" => CrossSiteProxyValue,
-        "Redirect" => RedirectValue,
-        "Rejected" => RejectedValue,
-        _ => LocalValue,
     };
 
     private static string? Capped(string? text) => text is { Length: > MaxHeaderText } ? text[..MaxHeaderText] : text;
